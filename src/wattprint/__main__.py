@@ -1,0 +1,3 @@
+from wattprint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""Human-readable numbers with their units."""
+
+from __future__ import annotations
+
+
+def energy(kwh: float) -> str:
+    wh = kwh * 1000
+    if wh >= 1000:
+        return f"{kwh:.3g} kWh"
+    if wh >= 1:
+        return f"{wh:.3g} Wh"
+    return f"{wh * 3600:.3g} J"
+
+
+def mass(kg: float) -> str:
+    if kg >= 1:
+        return f"{kg:.3g} kg"
+    if kg >= 1e-3:
+        return f"{kg * 1e3:.3g} g"
+    return f"{kg * 1e6:.3g} mg"
+
+
+def duration(s: float) -> str:
+    if s < 60:
+        return f"{s:.1f} s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{int(m)} min {s:02.0f} s"
+    h, m = divmod(m, 60)
+    return f"{int(h)} h {int(m):02d} min"

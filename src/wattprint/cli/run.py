@@ -1,0 +1,97 @@
+"""``wattprint run [options] -- CMD ARGS...``: run a command, measure its process tree."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+
+from wattprint.cli import UsageError
+from wattprint.cli.format import duration, energy, mass
+from wattprint.records.run import Run
+from wattprint.tracker import Tracker, write_json
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"--json {path} is a directory; give a file path, e.g. {path}/run.json")
+    if not parent.is_dir():
+        raise UsageError(f"--json {path}: directory {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--json {path} is not writable; choose another path")
+
+
+def run(args: argparse.Namespace) -> int:
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise UsageError("no command given; usage: wattprint run [options] -- CMD [ARGS...]")
+    if shutil.which(cmd[0]) is None:
+        raise UsageError(f"command not found: {cmd[0]!r}; check the name and PATH")
+    json_path = Path(args.json) if args.json else None
+    if json_path is not None:
+        _check_writable(json_path)
+    tracker = Tracker(
+        project=args.project,
+        zone=args.zone,
+        scope=args.scope,
+        interval_s=args.interval,
+        pue=args.pue,
+    )
+    tracker.start()
+    try:
+        child = subprocess.Popen(cmd)
+    except OSError as exc:
+        tracker.stop()
+        raise UsageError(
+            f"cannot run {cmd[0]!r}: {exc.strerror or exc}; check the name and PATH"
+        ) from None
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        child.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        while True:
+            try:
+                returncode = child.wait()
+                break
+            except KeyboardInterrupt:  # the child got the same SIGINT from the terminal
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    exit_code = returncode if returncode >= 0 else 128 - returncode
+    record = replace(tracker.stop(), exit_code=exit_code)
+    if json_path is not None:
+        write_json(record, json_path)
+    print(summary(record), file=sys.stderr)
+    return exit_code
+
+
+def summary(run: Run) -> str:
+    lines = [
+        f"wattprint: {duration(run.duration_s)}, {energy(run.energy_kwh)} "
+        f"(±{run.uncertainty_pct:.0f} %), scope {run.scope}"
+    ]
+    if run.co2_kg is not None:
+        lines[0] += (
+            f", {mass(run.co2_kg)} CO2e ({run.zone}, {run.intensity_g_per_kwh:g} "
+            f"g/kWh, PUE {run.pue:g})"
+        )
+    else:
+        lines[0] += ", CO2 not computed: no zone (pass --zone or set WATTPRINT_ZONE)"
+    for c in run.components:
+        gap = f", gap {c.gap_s:.1f} s" if c.gap_s else ""
+        lines.append(
+            f"  {c.name:8} {c.device[:28]:28} {energy(c.energy_kwh):>10}  "
+            f"{c.provenance:10} {c.method} ±{c.uncertainty_pct:g} %{gap}"
+        )
+    return "\n".join(lines)

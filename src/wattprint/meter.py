@@ -1,0 +1,241 @@
+"""A set of sensors read together, attributed to a scope, with a compact timeline.
+
+The meter is the only place that knows about scope. Sensors report machine-level energy;
+for ``scope="process"`` each interval's energy is multiplied by the process tree's share of
+that component's use in the same interval (CPU time, resident memory, bytes of disk I/O). For
+the CPU this makes measured (RAPL) and estimated energy follow the same rule.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from wattprint.errors import SensorError
+from wattprint.sensors.base import Component, Sensor, Step, Usage
+from wattprint.usage import UsageProbe
+
+SCOPES = ("process", "machine")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Cumulative attributed energy of each sensor at one instant (monotonic seconds)."""
+
+    t_s: float
+    energy_j: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """An interval in which a sensor could not be read; its energy there is not counted."""
+
+    sensor: int
+    start_s: float
+    end_s: float
+    reason: str
+
+
+class Timeline:
+    """Cumulative energy per sensor over time, bounded: past ``max_points`` every other point
+    is dropped, so memory stays flat however long the run."""
+
+    def __init__(self, n_sensors: int, max_points: int = 4096) -> None:
+        self.t_s = array("d")
+        self.energy_j = [array("d") for _ in range(n_sensors)]
+        self.max_points = max_points
+        self._stride = 1  # how many readings one kept point stands for
+        self._skipped = 0
+
+    def add(self, snap: Snapshot) -> None:
+        self._skipped += 1
+        if self._skipped < self._stride:
+            return
+        self._skipped = 0
+        self.t_s.append(snap.t_s)
+        for series, value in zip(self.energy_j, snap.energy_j, strict=True):
+            series.append(value)
+        if len(self.t_s) >= self.max_points:
+            self.t_s = self.t_s[::2]
+            self.energy_j = [s[::2] for s in self.energy_j]
+            self._stride *= 2
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    if part is None or whole is None:
+        return None
+    if part <= 0:
+        return 0.0
+    if whole <= 0:  # counters read a hair apart; the part cannot exceed the whole
+        return 1.0
+    return min(1.0, part / whole)
+
+
+def process_share(component: Component, prev: Usage, cur: Usage) -> float | None:
+    """The process tree's share of one component's use over an interval (None: unknown)."""
+    if component is Component.CPU:
+        if cur.process_cpu_s is None or prev.process_cpu_s is None:
+            return None
+        busy = (
+            None
+            if cur.machine_busy_cpu_s is None or prev.machine_busy_cpu_s is None
+            else cur.machine_busy_cpu_s - prev.machine_busy_cpu_s
+        )
+        return _ratio(cur.process_cpu_s - prev.process_cpu_s, busy)
+    if component is Component.RAM:
+        if None in (
+            prev.process_mem_b,
+            cur.process_mem_b,
+            prev.machine_mem_used_b,
+            cur.machine_mem_used_b,
+        ):
+            return None
+        return _ratio(
+            (prev.process_mem_b or 0) + (cur.process_mem_b or 0),
+            (prev.machine_mem_used_b or 0) + (cur.machine_mem_used_b or 0),
+        )
+    if component is Component.STORAGE:
+        if (
+            cur.process_io_b is None
+            or prev.process_io_b is None
+            or cur.disks is None
+            or prev.disks is None
+        ):
+            return None
+        # Per disk, floored at 0: a disk whose counters reset must not shrink the total.
+        moved_b = sum(
+            max(0, c.read_b + c.written_b - prev.disks[n].read_b - prev.disks[n].written_b)
+            for n, c in cur.disks.items()
+            if n in prev.disks
+        )
+        if moved_b <= 0:
+            # The disks were idle. Writes count in proc/<pid>/io when pages are dirtied and
+            # reach the disk up to ~30 s later, so the process is billed then, not now.
+            return 0.0
+        return _ratio(cur.process_io_b - prev.process_io_b, moved_b)
+    return 1.0  # GPU attribution is per device and process (issue: GPUs)
+
+
+Warn = Callable[[str, str], None]  # (key, message): the caller shows each key once
+
+
+class Meter:
+    """Thread-safe: the sampler thread and the caller's window edges both call :meth:`read`."""
+
+    def __init__(
+        self,
+        sensors: Sequence[Sensor],
+        probe: UsageProbe,
+        scope: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        warn: Warn | None = None,
+        max_points: int = 4096,
+        full_every_s: float = 10.0,
+    ) -> None:
+        self.sensors = tuple(sensors)
+        self.probe = probe
+        self.scope = scope
+        self.clock = clock
+        self._warn = warn or (lambda key, msg: None)
+        self._lock = threading.Lock()
+        self._prev: Usage | None = None
+        self._prev_full: Usage | None = None
+        self.full_every_s = full_every_s
+        self._total_j = [0.0] * len(self.sensors)
+        self._live = [True] * len(self.sensors)
+        self.gaps: list[Gap] = []
+        self.timeline = Timeline(len(self.sensors), max_points)
+
+    @property
+    def max_interval_s(self) -> float:
+        """Longest safe interval between reads (counter wraparound), inf when unconstrained."""
+        return min((s.max_interval_s for s in self.sensors), default=math.inf)
+
+    def begin(self) -> Snapshot:
+        with self._lock:
+            usage = self.probe.read(self.clock(), full=True)
+            for i, sensor in enumerate(self.sensors):
+                try:
+                    sensor.begin(usage)
+                except (SensorError, OSError) as exc:
+                    self._live[i] = False
+                    self._warn(
+                        f"begin:{i}",
+                        f"{sensor.info.component} {sensor.info.device}: "
+                        f"{exc}; left out of this run",
+                    )
+            self._prev = self._prev_full = usage
+            snap = Snapshot(usage.t_s, tuple(self._total_j))
+            self.timeline.add(snap)
+            return snap
+
+    def read(self, full: bool = True) -> Snapshot:
+        """Step the sensors to now. Window edges and stop() make full reads; the sampler's
+        ticks are fast reads, with a full one every ``full_every_s``."""
+        with self._lock:
+            prev, prev_full = self._prev, self._prev_full
+            if prev is None or prev_full is None:
+                raise RuntimeError("Meter.read() before begin()")
+            cur = self.probe.read(self.clock(), full=full)
+            for i, sensor in enumerate(self.sensors):
+                if not self._live[i]:
+                    continue
+                if not sensor.slow:
+                    self._step(i, sensor, prev, cur)
+                elif full:
+                    self._step(i, sensor, prev_full, cur)
+            self._prev = cur
+            if full:
+                self._prev_full = cur
+            snap = Snapshot(cur.t_s, tuple(self._total_j))
+            self.timeline.add(snap)
+            return snap
+
+    def tick(self) -> Snapshot:
+        """The sampler's periodic read."""
+        prev_full = self._prev_full
+        full = prev_full is None or self.clock() - prev_full.t_s >= self.full_every_s
+        return self.read(full=full)
+
+    def _step(self, i: int, sensor: Sensor, prev: Usage, cur: Usage) -> None:
+        try:
+            step = sensor.step(prev, cur)
+        except (SensorError, OSError, ValueError) as exc:
+            step = Step(0.0, gap=str(exc))
+        if sensor.info.warning:
+            self._warn(f"info:{i}", sensor.info.warning)
+        if step.gap is None and self.scope == "process":
+            share = process_share(sensor.info.component, prev, cur)
+            if share is None:
+                step = Step(0.0, gap="process use counters unreadable, cannot attribute")
+            else:
+                step = Step(step.energy_j * share)
+        if step.gap is not None:
+            self.gaps.append(Gap(i, prev.t_s, cur.t_s, step.gap))
+            self._warn(
+                f"gap:{i}:{step.gap}",
+                f"{sensor.info.component} {sensor.info.device}: "
+                f"{step.gap}; the interval is marked as a gap and the run goes on",
+            )
+            return
+        self._total_j[i] += max(0.0, step.energy_j)
+
+    def gap_s(self, sensor: int, start_s: float, end_s: float) -> float:
+        """Seconds of ``[start_s, end_s]`` in which ``sensor`` was not measured."""
+        with self._lock:
+            return sum(
+                max(0.0, min(g.end_s, end_s) - max(g.start_s, start_s))
+                for g in self.gaps
+                if g.sensor == sensor
+            )
+
+    def is_live(self, sensor: int) -> bool:
+        return self._live[sensor]

@@ -1,0 +1,1 @@
+"""What a run leaves behind: the record's dataclasses (and, later, the store and exporters)."""

@@ -1,0 +1,101 @@
+"""The run record: what ``Tracker.stop()`` returns and ``--json`` writes (DESIGN.md contract)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+J_PER_KWH = 3.6e6
+
+
+@dataclass(frozen=True)
+class ComponentEnergy:
+    """One device's energy over a run or window."""
+
+    name: str  # cpu | gpu | ram | storage
+    device: str
+    energy_kwh: float
+    method: str
+    provenance: str  # measured | integrated | estimated
+    uncertainty_pct: float
+    gap_s: float = 0.0  # seconds in which the device could not be read (energy not counted)
+    notes: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def energy_j(self) -> float:
+        return self.energy_kwh * J_PER_KWH
+
+
+def combined_uncertainty_pct(components: tuple[ComponentEnergy, ...]) -> float:
+    """Band of the total, treating the components' errors as independent (root sum of squares
+    of each component's absolute band)."""
+    total = sum(c.energy_kwh for c in components)
+    if total <= 0:
+        return 0.0
+    abs_kwh = math.sqrt(sum((c.energy_kwh * c.uncertainty_pct / 100) ** 2 for c in components))
+    return 100 * abs_kwh / total
+
+
+@dataclass(frozen=True)
+class Window:
+    """A named part of a run (``begin_window``/``end_window``, or an epoch)."""
+
+    name: str
+    started_at: str  # ISO 8601 UTC
+    duration_s: float
+    energy_kwh: float
+    co2_kg: float | None
+    uncertainty_pct: float
+    components: tuple[ComponentEnergy, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished (or interrupted) measurement. ``to_dict()`` is the JSON record."""
+
+    run_id: str
+    project: str
+    started_at: str  # ISO 8601 UTC
+    duration_s: float
+    energy_kwh: float  # IT energy of the components, before PUE
+    co2_kg: float | None  # energy_kwh x pue x intensity; None when no zone was given
+    zone: str | None
+    intensity_g_per_kwh: float | None
+    intensity_source: str | None
+    pue: float
+    components: tuple[ComponentEnergy, ...]
+    scope: str
+    uncertainty_pct: float
+    exit_code: int | None = None
+    error: str | None = None  # exception type and message when the tracked code raised
+    windows: tuple[Window, ...] = ()
+    warnings: tuple[str, ...] = ()
+    wattprint_version: str = ""
+    host: str = ""
+    samples: int = 0
+
+    @property
+    def energy_j(self) -> float:
+        return self.energy_kwh * J_PER_KWH
+
+    def component(self, name: str) -> tuple[ComponentEnergy, ...]:
+        return tuple(c for c in self.components if c.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for c in d["components"]:
+            c["notes"] = list(c["notes"])
+        for w in d["windows"]:
+            for c in w["components"]:
+                c["notes"] = list(c["notes"])
+        d["windows"] = [dict(w, components=list(w["components"])) for w in d["windows"]]
+        d["components"] = list(d["components"])
+        d["warnings"] = list(d["warnings"])
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent)

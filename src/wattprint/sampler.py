@@ -1,0 +1,109 @@
+"""One background thread per process that reads every running meter on its own interval.
+
+However many trackers run, there is one daemon thread; it sleeps until the next meter is due,
+so an idle process pays nothing between ticks. The thread is process-wide state by nature; it
+lives in one object, created on first use and replaced in a forked child (``os.fork`` copies
+no threads, so the child's copy would be dead): the child starts with no meters — the parent's
+trackers belong to the parent — and a tracker started in the child gets a live thread.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import threading
+import time
+from typing import Protocol
+
+
+class Tickable(Protocol):
+    def tick(self) -> object: ...
+
+
+class Sampler:
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._due: list[tuple[float, int, Tickable]] = []  # heap of (due time, seq, meter)
+        self._interval: dict[int, float] = {}  # id(meter) -> seconds
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self.errors = 0
+
+    def add(self, meter: Tickable, interval_s: float) -> None:
+        with self._cond:
+            self._interval[id(meter)] = interval_s
+            heapq.heappush(self._due, (time.monotonic() + interval_s, next(self._seq), meter))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="wattprint-sampler", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def remove(self, meter: Tickable) -> None:
+        with self._cond:
+            self._interval.pop(id(meter), None)
+            self._due = [e for e in self._due if e[2] is not meter]
+            heapq.heapify(self._due)
+            self._cond.notify()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if not self._due:
+                        # Nothing to sample: let the thread end; add() starts a new one.
+                        self._thread = None
+                        return
+                    due_at, _, meter = self._due[0]
+                    wait_s = due_at - time.monotonic()
+                    if wait_s <= 0:
+                        heapq.heappop(self._due)
+                        interval_s = self._interval.get(id(meter))
+                        if interval_s is not None:
+                            # Schedule from the due time, not from now, so ticks do not drift;
+                            # after a long stall (suspend) restart from now.
+                            nxt = due_at + interval_s
+                            if nxt < time.monotonic():
+                                nxt = time.monotonic() + interval_s
+                            heapq.heappush(self._due, (nxt, next(self._seq), meter))
+                        break
+                    self._cond.wait(wait_s)
+            try:
+                meter.tick()
+            except Exception:  # a faulty meter must not kill sampling for the others  # noqa: BLE001
+                self.errors += 1
+
+
+class _Shared:
+    """Holder of the process's sampler, reset after fork."""
+
+    def __init__(self) -> None:
+        self.sampler: Sampler | None = None
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+
+    def get(self) -> Sampler:
+        with self.lock:
+            if self.sampler is None or self.pid != os.getpid():
+                self.sampler, self.pid = Sampler(), os.getpid()
+            return self.sampler
+
+    def after_fork_in_child(self) -> None:
+        self.lock = threading.Lock()
+        self.sampler, self.pid = None, os.getpid()
+
+
+_shared = _Shared()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_shared.after_fork_in_child)
+
+
+def shared_sampler() -> Sampler:
+    """The process's sampler (created on first use, fresh in a forked child)."""
+    return _shared.get()

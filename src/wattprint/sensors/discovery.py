@@ -1,0 +1,170 @@
+"""Chooses the best sensor for each component on this machine, and says why.
+
+Order per component: hardware energy counter, then model. Whatever is not available is
+listed with the reason, so ``wattprint devices`` can tell a user how to get a better method.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from wattprint.errors import ConfigError, SensorPermissionError, SensorUnavailableError
+from wattprint.sensors import cpu_db
+from wattprint.sensors.base import Component, Sensor
+from wattprint.sensors.cgroup import CgroupCpu, read_cgroup_cpu
+from wattprint.sensors.cpu_model import (
+    ENV_CPU_MODEL,
+    ENV_CPU_TDP_W,
+    CpuModelSensor,
+    CpuPowerSpec,
+    resolve_cpu_power,
+)
+from wattprint.sensors.cpuinfo import CpuInfo, read_cpuinfo
+from wattprint.sensors.diskstats import DiskStatsReader
+from wattprint.sensors.ram_model import RamModelSensor
+from wattprint.sensors.rapl import discover_rapl, powercap_dir
+from wattprint.sensors.storage_model import discover_storage
+from wattprint.usage import cpu_capacity
+
+
+@dataclass(frozen=True)
+class HardwareOptions:
+    """Where to look and what the user overrides. Paths are configurable for containers with
+    bind-mounted sysfs, and for tests."""
+
+    powercap_dir: Path | None = None  # default: $WATTPRINT_POWERCAP_DIR or /sys/class/powercap
+    proc_dir: Path = Path("/proc")
+    sys_dir: Path = Path("/sys")
+    cgroup_root: Path = Path("/sys/fs/cgroup")
+    cpu_tdp_w: float | None = None  # default: $WATTPRINT_CPU_TDP_W
+    cpu_model: str | None = None  # default: $WATTPRINT_CPU_MODEL
+    storage: bool = True
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A better method that could not be used here, and why."""
+
+    component: Component
+    method: str
+    reason: str
+
+
+@dataclass
+class Discovery:
+    sensors: list[Sensor]
+    unavailable: list[Unavailable]
+    cpu: CpuInfo
+    cgroup: CgroupCpu
+    capacity_cpus: float
+    disk_reader: DiskStatsReader | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def env_tdp_w() -> float | None:
+    raw = os.environ.get(ENV_CPU_TDP_W, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{ENV_CPU_TDP_W}={raw!r} is not a number; give watts, e.g. {ENV_CPU_TDP_W}=150"
+        ) from None
+    return check_tdp_w(value, ENV_CPU_TDP_W)
+
+
+def check_tdp_w(value: float, what: str = "cpu_tdp_w") -> float:
+    if not (0 < value < 5000):
+        raise ConfigError(
+            f"{what}={value!r} is not a plausible TDP; give the watts of one CPU package, e.g. 150"
+        )
+    return value
+
+
+def _db_lookup(name: str) -> tuple[str, float, int | None] | None:
+    spec = cpu_db.lookup(name)
+    return None if spec is None else (spec.name, spec.tdp_w, spec.cores)
+
+
+def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> Discovery:
+    cpu = read_cpuinfo(opts.proc_dir)
+    cgroup = read_cgroup_cpu(0, opts.proc_dir, opts.cgroup_root)
+    capacity = cpu_capacity(cpu.logical_cpus, cgroup)
+    sensors: list[Sensor] = []
+    unavailable: list[Unavailable] = []
+    warnings: list[str] = []
+
+    root = powercap_dir(opts.powercap_dir)
+    rapl: list[Sensor] = []
+    try:
+        rapl = list(discover_rapl(root, cpu.vendor))
+    except SensorPermissionError as exc:
+        unavailable.append(Unavailable(Component.CPU, "rapl-powercap", str(exc)))
+        warnings.append(str(exc))
+    except SensorUnavailableError as exc:
+        unavailable.append(
+            Unavailable(
+                Component.CPU, "rapl-powercap", f"{exc} (VMs and non-Intel/AMD CPUs have none)"
+            )
+        )
+
+    cpu_rapl = [s for s in rapl if s.info.component is Component.CPU]
+    if cpu_rapl and capacity < cpu.logical_cpus:
+        # RAPL covers whole packages; in a CPU-limited cgroup the process share still applies,
+        # but machine scope would bill the whole host.
+        warnings.append(
+            "RAPL measures whole CPU packages; this cgroup may use "
+            f"{capacity:g} of {cpu.logical_cpus} CPUs, so prefer scope='process'"
+        )
+    if cpu_rapl:
+        sensors.extend(cpu_rapl)
+    else:
+        tdp_w = opts.cpu_tdp_w if opts.cpu_tdp_w is not None else env_tdp_w()
+        model = opts.cpu_model or os.environ.get(ENV_CPU_MODEL, "").strip() or None
+        resolve = partial(_resolve, cpu, capacity, tdp_w, model)
+        sensors.append(CpuModelSensor(resolve))
+
+    dram = [s for s in rapl if s.info.component is Component.RAM]
+    if dram:
+        sensors.extend(dram)
+    else:
+        if cpu_rapl:
+            unavailable.append(
+                Unavailable(
+                    Component.RAM,
+                    "rapl-powercap",
+                    "no dram zone under the RAPL packages (client CPUs and AMD expose none)",
+                )
+            )
+        sensors.append(RamModelSensor())
+
+    reader: DiskStatsReader | None = None
+    if opts.storage:
+        reader = DiskStatsReader(opts.proc_dir, opts.sys_dir)
+        storage = discover_storage(reader)
+        if storage:
+            sensors.extend(storage)
+        else:
+            reader = None
+            unavailable.append(
+                Unavailable(
+                    Component.STORAGE, "disk-io-model", "no whole physical block devices found"
+                )
+            )
+    if gpu:
+        unavailable.append(
+            Unavailable(
+                Component.GPU, "nvml / amdsmi", "GPU sensors are not part of this version yet"
+            )
+        )
+    return Discovery(sensors, unavailable, cpu, cgroup, capacity, reader, warnings)
+
+
+def _resolve(cpu: CpuInfo, capacity: float, tdp_w: float | None, model: str | None) -> CpuPowerSpec:
+    return resolve_cpu_power(
+        cpu, capacity, tdp_override_w=tdp_w, model_override=model, lookup=_db_lookup
+    )

@@ -1,0 +1,179 @@
+"""RAPL energy counters through the Linux powercap framework.
+
+Layout copied from the kernel (Documentation/power/powercap/powercap.rst, drivers/powercap/
+intel_rapl_common.c): ``/sys/class/powercap/intel-rapl:<pkg>`` is a *package* zone (named
+``package-N``, or ``package-N-die-M`` on multi-die parts), and ``intel-rapl:<pkg>:<n>`` are its
+sub-zones, named ``core``, ``uncore`` or ``dram``. ``core`` and ``uncore`` are *inside* the
+package's energy, so counting them again would double count; ``dram`` is *not* inside it, so a
+tool that skips sub-zones loses DRAM. ``psys`` (client platforms) covers the whole SoC and would
+overlap the packages, so it is skipped. The ``intel-rapl-mmio`` control type exposes the same
+package counters again through MMIO and is skipped when the MSR zones exist. AMD Zen CPUs use
+the same ``intel-rapl`` driver and layout (package and core zones, no dram).
+
+Since CVE-2020-8694 (PLATYPUS) ``energy_uj`` is readable by root only on most distributions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from wattprint.errors import SensorError, SensorPermissionError, SensorUnavailableError
+from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
+from wattprint.sensors.counters import counter_delta, max_safe_interval_s
+
+DEFAULT_POWERCAP_DIR = Path("/sys/class/powercap")
+ENV_POWERCAP_DIR = "WATTPRINT_POWERCAP_DIR"
+
+#: Upper bound on a zone's power when the kernel does not publish one (constraint files are
+#: absent in some VMs and on AMD). Used for wrap plausibility and the read interval only.
+FALLBACK_MAX_POWER_W = 1000.0
+
+#: RAPL accuracy, one band per source, see docs/methods/cpu.md. Intel package energy is measured
+#: by on-die sensors since Haswell (Khan et al., TOMPECS 2018: within a few percent of wall
+#: measurements after offset); DRAM is less exact; AMD's counters are model-based.
+UNCERTAINTY_PCT = {"intel": {"package": 5.0, "dram": 10.0}, "amd": {"package": 10.0, "dram": 15.0}}
+
+_ZONE_RE = re.compile(r"^(intel-rapl(?:-mmio)?):(\d+)(?::(\d+))?$")
+_PACKAGE_RE = re.compile(r"^package-\d+(?:-die-\d+)?$")
+
+
+@dataclass(frozen=True)
+class RaplZone:
+    path: Path
+    name: str  # the zone's ``name`` file: package-0, dram, ...
+    device: str  # what we call it: package-0, package-0/dram
+    component: Component
+    range_uj: int
+    max_power_w: float
+
+
+def powercap_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    if override is not None:
+        return Path(override)
+    env = os.environ.get(ENV_POWERCAP_DIR)
+    return Path(env) if env else DEFAULT_POWERCAP_DIR
+
+
+def _read_text(path: Path) -> str:
+    return path.read_text().strip()
+
+
+def _max_power_w(zone: Path) -> float:
+    """Largest power the zone can draw, from its constraint files; fallback when absent."""
+    best_uw = 0
+    for f in zone.glob("constraint_*_max_power_uw"):
+        try:
+            best_uw = max(best_uw, int(_read_text(f)))
+        except (OSError, ValueError):
+            continue
+    if best_uw > 0:
+        return best_uw / 1e6
+    limits_uw = []
+    for f in zone.glob("constraint_*_power_limit_uw"):
+        try:
+            limits_uw.append(int(_read_text(f)))
+        except (OSError, ValueError):
+            continue
+    # A power limit is not a maximum (turbo may exceed PL1); 2x leaves room for PL2.
+    if limits_uw and max(limits_uw) > 0:
+        return 2 * max(limits_uw) / 1e6
+    return FALLBACK_MAX_POWER_W
+
+
+def find_zones(root: Path) -> list[RaplZone]:
+    """The zones to count: packages and their dram sub-zones. Raises SensorUnavailableError."""
+    if not root.is_dir():
+        raise SensorUnavailableError(f"no powercap directory at {root}")
+    entries: dict[str, list[tuple[int, int | None, Path]]] = {}
+    for entry in root.iterdir():
+        m = _ZONE_RE.match(entry.name)
+        if m:
+            sub = int(m.group(3)) if m.group(3) is not None else None
+            entries.setdefault(m.group(1), []).append((int(m.group(2)), sub, entry))
+    kind = "intel-rapl" if "intel-rapl" in entries else "intel-rapl-mmio"
+    zones: list[RaplZone] = []
+    package_names: dict[int, str] = {}
+    ordered = sorted(entries.get(kind, []), key=lambda e: (e[0], e[1] is not None, e[1] or 0))
+    for pkg, sub, path in ordered:
+        try:
+            name = _read_text(path / "name")
+            range_uj = int(_read_text(path / "max_energy_range_uj"))
+        except (OSError, ValueError):
+            continue
+        if sub is None:
+            if name == "dram":  # some servers expose dram as a top-level zone
+                device, component = f"dram-{pkg}", Component.RAM
+            elif _PACKAGE_RE.match(name):
+                device, component = name, Component.CPU
+                package_names[pkg] = name
+            else:  # psys and unknown platform zones overlap the packages
+                continue
+        elif name == "dram":
+            device, component = f"{package_names.get(pkg, f'package-{pkg}')}/dram", Component.RAM
+        else:  # core, uncore: already inside the package's energy
+            continue
+        zones.append(RaplZone(path, name, device, component, range_uj, _max_power_w(path)))
+    if not zones:
+        raise SensorUnavailableError(f"no RAPL package zones under {root}")
+    return zones
+
+
+def permission_message(path: Path) -> str:
+    return (
+        f"RAPL energy counters ({path}) are readable by root only since CVE-2020-8694; "
+        "run as root, grant read access (e.g. `sudo chmod a+r "
+        f"{path.parent.parent}/intel-rapl:*/energy_uj` or a udev rule), or bind-mount a readable "
+        f"copy and set {ENV_POWERCAP_DIR}; using the CPU model meanwhile"
+    )
+
+
+class RaplSensor(Sensor):
+    """One RAPL zone's cumulative energy counter."""
+
+    def __init__(self, zone: RaplZone, vendor: str = "intel") -> None:
+        self.zone = zone
+        self._energy_file = zone.path / "energy_uj"
+        part = "dram" if zone.component is Component.RAM else "package"
+        vendor_key = "amd" if vendor == "amd" else "intel"
+        self.info = SensorInfo(
+            component=zone.component,
+            device=zone.device,
+            method="rapl-powercap",
+            provenance=Provenance.MEASURED,
+            uncertainty_pct=UNCERTAINTY_PCT[vendor_key][part],
+            details={"zone": str(zone.path), "max_energy_range_uj": zone.range_uj},
+        )
+        self.max_interval_s = max_safe_interval_s(zone.range_uj, zone.max_power_w)
+        self._last_uj: int | None = None
+
+    def read_uj(self) -> int:
+        try:
+            return int(self._energy_file.read_text())
+        except PermissionError as exc:
+            raise SensorPermissionError(permission_message(self._energy_file)) from exc
+        except (OSError, ValueError) as exc:
+            raise SensorError(f"cannot read {self._energy_file}: {exc}") from exc
+
+    def begin(self, usage: Usage) -> None:
+        self._last_uj = self.read_uj()
+
+    def step(self, prev: Usage, cur: Usage) -> Step:
+        value_uj = self.read_uj()
+        last_uj, self._last_uj = self._last_uj, value_uj
+        if last_uj is None:
+            return Step(0.0, gap="no baseline reading")
+        d = counter_delta(
+            last_uj, value_uj, self.zone.range_uj, cur.t_s - prev.t_s, self.zone.max_power_w
+        )
+        return Step(d.energy_uj / 1e6, gap=d.gap)
+
+
+def discover_rapl(root: Path, vendor: str = "intel") -> list[RaplSensor]:
+    """RAPL sensors that can be read now. Raises SensorPermissionError or SensorUnavailableError."""
+    sensors = [RaplSensor(z, vendor) for z in find_zones(root)]
+    for s in sensors:
+        s.read_uj()  # fail early (permissions) so the caller can fall back to the model
+    return sensors

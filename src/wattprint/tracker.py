@@ -1,0 +1,406 @@
+"""Public measurement API: :class:`Tracker`, the :func:`track` decorator and named windows."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+from wattprint.carbon import intensity as carbon
+from wattprint.errors import ConfigError, TrackerStateError
+from wattprint.meter import SCOPES, Meter, Snapshot
+from wattprint.records.run import (
+    J_PER_KWH,
+    ComponentEnergy,
+    Run,
+    Window,
+    combined_uncertainty_pct,
+)
+from wattprint.sampler import shared_sampler
+from wattprint.sensors.base import Sensor
+from wattprint.sensors.discovery import HardwareOptions, check_tdp_w, discover, env_tdp_w
+from wattprint.usage import UsageProbe
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WattprintWarning(UserWarning):
+    """A measurement problem that does not stop the run (fallbacks, gaps, generic CPU)."""
+
+
+@dataclass(frozen=True)
+class _Edge:
+    snap: Snapshot
+    wall: datetime
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _hostname() -> str:
+    try:
+        return os.uname().nodename
+    except AttributeError:  # Windows
+        import socket
+
+        return socket.gethostname()
+
+
+def _new_run_id() -> str:
+    import uuid  # deferred: only stop() needs it
+
+    return uuid.uuid4().hex
+
+
+def _version() -> str:
+    from wattprint import __version__
+
+    return __version__
+
+
+def _check_number(name: str, value: object, *, minimum: float, inclusive: bool, hint: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r}; {hint}")
+    v = float(value)
+    ok = math.isfinite(v) and (v >= minimum if inclusive else v > minimum)
+    if not ok:
+        raise ConfigError(f"{name}={value!r} is out of range; {hint}")
+    return v
+
+
+class Tracker:
+    """Measures the energy (and, with a zone, the CO2) of the code between start and stop.
+
+    >>> with wattprint.Tracker(project="demo", zone="DE") as t:
+    ...     train()
+    >>> t.run.energy_kwh, t.run.co2_kg
+
+    ``scope="process"`` (default) attributes to this process and its children their share of
+    each component's use; ``scope="machine"`` reports the whole machine (or cgroup).
+    Energy at ``stop()`` and at window edges is read from the sensors at that instant, so a
+    short window is as exact as a long run; the background sampler only keeps counters from
+    wrapping unseen and records the timeline.
+    """
+
+    def __init__(
+        self,
+        project: str = "default",
+        *,
+        zone: str | None = None,
+        scope: str = "process",
+        interval_s: float = 1.0,
+        pue: float = 1.0,
+        cpu_tdp_w: float | None = None,
+        cpu_model: str | None = None,
+        pid: int | None = None,
+        json_path: str | os.PathLike[str] | None = None,
+        hardware: HardwareOptions | None = None,
+        sensors: Sequence[Sensor] | None = None,
+        clock: Callable[[], float] | None = None,
+        background: bool = True,
+    ) -> None:
+        if not isinstance(project, str) or not project.strip():
+            raise ConfigError(f"project must be a non-empty string, got {project!r}")
+        if scope not in SCOPES:
+            raise ConfigError(
+                f"unknown scope {scope!r}; use scope='process' (this process "
+                "tree, default) or scope='machine'"
+            )
+        self.project = project
+        self.scope = scope
+        self.interval_s = _check_number(
+            "interval_s",
+            interval_s,
+            minimum=0.0,
+            inclusive=False,
+            hint="give seconds between samples, e.g. 1.0",
+        )
+        self.pue = _check_number(
+            "pue",
+            pue,
+            minimum=1.0,
+            inclusive=True,
+            hint="PUE is facility energy / IT energy, so >= 1.0 "
+            "(1.0 = no overhead; hyperscale data centres ~1.1)",
+        )
+        if cpu_tdp_w is not None:
+            cpu_tdp_w = check_tdp_w(
+                _check_number(
+                    "cpu_tdp_w",
+                    cpu_tdp_w,
+                    minimum=0.0,
+                    inclusive=False,
+                    hint="give watts, e.g. 150",
+                )
+            )
+        else:
+            cpu_tdp_w = env_tdp_w()
+        hw = hardware or HardwareOptions()
+        self._hardware = replace(
+            hw,
+            cpu_tdp_w=cpu_tdp_w if cpu_tdp_w is not None else hw.cpu_tdp_w,
+            cpu_model=cpu_model or hw.cpu_model,
+        )
+        zone = zone if zone is not None else carbon.zone_from_env()
+        self.zone = zone
+        self._intensity = carbon.lookup(zone) if zone else None
+        self._pid_root = pid
+        self._json_path = Path(json_path) if json_path is not None else None
+        self._sensors_override = list(sensors) if sensors is not None else None
+        self._clock = clock or time.monotonic
+        self._background = background
+        self._meter: Meter | None = None
+        self._start: _Edge | None = None
+        self._open: dict[str, _Edge] = {}
+        self._windows: list[Window] = []
+        self._warned: set[str] = set()
+        self._messages: list[str] = []
+        self._lock = threading.Lock()
+        self._owner_pid: int | None = None
+        self._error: str | None = None
+        self.run: Run | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> Tracker:
+        if self._meter is not None:
+            raise TrackerStateError(
+                "this Tracker is already running; stop() it first or create another"
+            )
+        self._owner_pid = os.getpid()
+        hw = self._hardware
+        if self._sensors_override is not None:
+            sensors, reader, cgroup = self._sensors_override, None, None
+        else:
+            found = discover(hw, gpu=False)
+            sensors, reader, cgroup = found.sensors, found.disk_reader, found.cgroup
+            for msg in found.warnings:
+                self._warn(msg, msg)
+        root = (self._pid_root or os.getpid()) if self.scope == "process" else None
+        probe = UsageProbe(root, proc_dir=hw.proc_dir, cgroup=cgroup, disks=reader)
+        self._meter = Meter(sensors, probe, self.scope, clock=self._clock, warn=self._warn)
+        self._start = _Edge(self._meter.begin(), datetime.now(timezone.utc))
+        if self._background:
+            shared_sampler().add(self._meter, min(self.interval_s, self._meter.max_interval_s))
+        return self
+
+    def stop(self) -> Run:
+        meter, start = self._require_running()
+        for name in list(self._open):
+            self._warn(f"open:{name}", f"window {name!r} was still open at stop(); closed it")
+            self.end_window(name)
+        end = meter.read()
+        if self._background:
+            shared_sampler().remove(meter)
+        comps = self._components(start.snap, end)
+        energy_kwh = sum(c.energy_kwh for c in comps)
+        run = Run(
+            run_id=_new_run_id(),
+            project=self.project,
+            started_at=_iso(start.wall),
+            duration_s=end.t_s - start.snap.t_s,
+            energy_kwh=energy_kwh,
+            co2_kg=self._co2_kg(energy_kwh),
+            zone=self._intensity.zone if self._intensity else None,
+            intensity_g_per_kwh=self._intensity.intensity_g_per_kwh if self._intensity else None,
+            intensity_source=(
+                f"{self._intensity.source}, {self._intensity.year}" if self._intensity else None
+            ),
+            pue=self.pue,
+            components=comps,
+            scope=self.scope,
+            uncertainty_pct=combined_uncertainty_pct(comps),
+            error=self._error,
+            windows=tuple(self._windows),
+            warnings=tuple(self._messages),
+            wattprint_version=_version(),
+            host=_hostname(),
+            samples=len(meter.timeline),
+        )
+        self._meter, self._start, self.run = None, None, run
+        if self._json_path is not None:
+            write_json(run, self._json_path)
+        return run
+
+    def __enter__(self) -> Tracker:
+        return self.start()
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
+            self._error = f"{type(exc).__name__}: {exc}"
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._meter is not None
+
+    def sample(self) -> Snapshot:
+        """Read every sensor now (the background sampler does this every ``interval_s``)."""
+        meter, _ = self._require_running()
+        return meter.read()
+
+    @property
+    def meter(self) -> Meter | None:
+        """The running meter (sensors, timeline, gaps), or None when stopped."""
+        return self._meter
+
+    # -- windows -------------------------------------------------------------------------
+    def begin_window(self, name: str) -> None:
+        """Open a named window. Windows may nest and overlap; names must be unique while open."""
+        meter, _ = self._require_running()
+        if name in self._open:
+            raise TrackerStateError(
+                f"window {name!r} is already open; end_window({name!r}) first or use another name"
+            )
+        self._open[name] = _Edge(meter.read(), datetime.now(timezone.utc))
+
+    def end_window(self, name: str) -> Window:
+        meter, _ = self._require_running()
+        edge = self._open.pop(name, None)
+        if edge is None:
+            open_names = ", ".join(map(repr, self._open)) or "none"
+            raise TrackerStateError(
+                f"no open window named {name!r} (open: {open_names}); call begin_window() first"
+            )
+        end = meter.read()
+        comps = self._components(edge.snap, end)
+        energy_kwh = sum(c.energy_kwh for c in comps)
+        window = Window(
+            name,
+            _iso(edge.wall),
+            end.t_s - edge.snap.t_s,
+            energy_kwh,
+            self._co2_kg(energy_kwh),
+            combined_uncertainty_pct(comps),
+            comps,
+        )
+        self._windows.append(window)
+        return window
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        return tuple(self._windows)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _require_running(self) -> tuple[Meter, _Edge]:
+        if self._owner_pid is not None and self._owner_pid != os.getpid():
+            raise TrackerStateError(
+                f"this Tracker was started in process {self._owner_pid}; "
+                "a forked child cannot use it: start a new Tracker there"
+            )
+        if self._meter is None or self._start is None:
+            raise TrackerStateError(
+                "this Tracker is not running; call start() or use it as a context manager"
+            )
+        return self._meter, self._start
+
+    def _components(self, a: Snapshot, b: Snapshot) -> tuple[ComponentEnergy, ...]:
+        assert self._meter is not None
+        meter = self._meter
+        out = []
+        for i, sensor in enumerate(meter.sensors):
+            if not meter.is_live(i):
+                continue
+            info = sensor.info
+            out.append(
+                ComponentEnergy(
+                    name=str(info.component),
+                    device=info.device,
+                    energy_kwh=max(0.0, b.energy_j[i] - a.energy_j[i]) / J_PER_KWH,
+                    method=info.method,
+                    provenance=str(info.provenance),
+                    uncertainty_pct=info.uncertainty_pct,
+                    gap_s=meter.gap_s(i, a.t_s, b.t_s),
+                    notes=info.notes,
+                    details=dict(info.details),
+                )
+            )
+        return tuple(out)
+
+    def _co2_kg(self, energy_kwh: float) -> float | None:
+        if self._intensity is None:
+            return None
+        return energy_kwh * self.pue * self._intensity.intensity_g_per_kwh / 1000
+
+    def _warn(self, key: str, message: str) -> None:
+        with self._lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+            self._messages.append(message)
+        warnings.warn(message, WattprintWarning, stacklevel=3)
+
+
+def write_json(run: Run, path: Path) -> None:
+    """Write the record atomically (a reader never sees half a file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(run.to_json() + "\n")
+    os.replace(tmp, path)
+
+
+@overload
+def track(func: F, /) -> F: ...
+@overload
+def track(func: None = None, /, **options: Any) -> Callable[[F], F]: ...
+
+
+def track(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    """Decorator: measure each call of a function; the last call's Run is ``f.last_run``.
+
+    Takes the :class:`Tracker` arguments; ``project`` defaults to the function's name. An
+    exception in the function propagates unchanged; its run is still recorded, with ``error``.
+    """
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        opts = {"project": f.__qualname__, **options}
+        Tracker(**opts)  # validate the options now, not at the first call
+
+        def finish(tracker: Tracker, failed: bool) -> None:
+            try:
+                wrapper.last_run = tracker.stop()  # type: ignore[attr-defined]
+            except Exception as exc:
+                if not failed:
+                    raise
+                warnings.warn(f"could not record the run: {exc}", WattprintWarning, stacklevel=3)
+
+        import inspect
+
+        if inspect.iscoroutinefunction(f):
+
+            @functools.wraps(f)
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                tracker = Tracker(**opts).start()
+                try:
+                    result = await f(*args, **kwargs)
+                except BaseException as exc:
+                    tracker._error = f"{type(exc).__name__}: {exc}"
+                    finish(tracker, True)
+                    raise
+                finish(tracker, False)
+                return result
+        else:
+
+            @functools.wraps(f)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                tracker = Tracker(**opts).start()
+                try:
+                    result = f(*args, **kwargs)
+                except BaseException as exc:
+                    tracker._error = f"{type(exc).__name__}: {exc}"
+                    finish(tracker, True)
+                    raise
+                finish(tracker, False)
+                return result
+
+        wrapper.last_run = None  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate(func) if func is not None else decorate

@@ -1,0 +1,115 @@
+"""Collects the resource-use counters (:class:`~wattprint.sensors.base.Usage`) once per reading.
+
+Every sensor and the attribution step read the same snapshot, so one tick costs one pass over
+procfs whatever the number of sensors.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Protocol
+
+from wattprint.sensors.base import DiskCounters, Usage
+from wattprint.sensors.cgroup import CgroupCpu
+from wattprint.sensors.procfs import ProcFS
+
+
+class DiskReader(Protocol):
+    def read(self) -> dict[str, DiskCounters]: ...
+
+
+class UsageProbe:
+    """Reads machine counters, and process-tree counters when ``root_pid`` is given."""
+
+    def __init__(
+        self,
+        root_pid: int | None,
+        *,
+        proc_dir: Path = Path("/proc"),
+        cgroup: CgroupCpu | None = None,
+        disks: DiskReader | None = None,
+    ) -> None:
+        self.root_pid = root_pid
+        self.procfs = ProcFS(proc_dir)
+        self.cgroup = cgroup
+        self.disks = disks
+        self._psutil = not sys.platform.startswith("linux")
+        self._tree: frozenset[int] = frozenset()
+        self._pids: list[int] = []
+
+    def close(self) -> None:
+        self.procfs.close()
+
+    def read(self, t_s: float, full: bool = True) -> Usage:
+        """One snapshot. A *full* read also covers the slow-changing counters (memory, disks,
+        process I/O) and re-walks the process tree; a fast read re-reads only the CPU-time
+        counters of the processes found by the last full read. Either way nothing is lost:
+        every counter is cumulative, and a child that started since the last walk, or exited
+        and was reaped by a tree member, is counted in full at the next full read."""
+        if self._psutil:
+            return _psutil_usage(t_s, self.root_pid)
+        fs = self.procfs
+        busy_s = None
+        if self.cgroup is not None and self.cgroup.quota_cpus is not None:
+            busy_s = self.cgroup.usage_s()
+        if busy_s is None:
+            busy_s = fs.machine_busy_cpu_s()
+        disks = self.disks.read() if full and self.disks is not None else None
+        mem_used_b = fs.machine_mem_used_b() if full else None
+        if self.root_pid is None:
+            return Usage(t_s, busy_s, machine_mem_used_b=mem_used_b, disks=disks)
+        if full or not self._pids:
+            self._pids = fs.tree(self.root_pid)
+            tree = frozenset(self._pids)
+            if tree != self._tree:  # the tree changed: release exited processes' files
+                fs.forget_except(self._pids)
+                self._tree = tree
+        cpu_s, rss_b = fs.tree_cpu_and_rss(self._pids)
+        return Usage(
+            t_s,
+            machine_busy_cpu_s=busy_s,
+            process_cpu_s=cpu_s,
+            machine_mem_used_b=mem_used_b,
+            process_mem_b=rss_b,
+            process_io_b=fs.tree_io_b(self._pids) if disks is not None else None,
+            disks=disks,
+        )
+
+
+def cpu_capacity(logical_cpus: int, cgroup: CgroupCpu | None) -> float:
+    """CPUs' worth of time the "machine" busy counter is out of: every logical CPU (proc/stat
+    counts them all), or the cgroup's quota when its own usage counter is used instead.
+
+    An affinity mask is not a limit of the machine's power, only of the process's share, which
+    the CPU-time share in the meter already reflects.
+    """
+    capacity = float(logical_cpus)
+    if cgroup is not None and cgroup.quota_cpus is not None:
+        capacity = min(capacity, cgroup.quota_cpus)
+    return max(capacity, 0.01)
+
+
+def _psutil_usage(t_s: float, root_pid: int | None) -> Usage:  # pragma: no cover - non-Linux
+    import psutil
+
+    times = psutil.cpu_times()
+    busy_s = sum(getattr(times, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
+    vm = psutil.virtual_memory()
+    if root_pid is None:
+        return Usage(t_s, busy_s, machine_mem_used_b=int(vm.total - vm.available))
+    cpu_s = 0.0
+    rss_b = 0
+    try:
+        root = psutil.Process(root_pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        procs = []
+    for p in procs:
+        try:
+            ct = p.cpu_times()
+            cpu_s += ct.user + ct.system + ct.children_user + ct.children_system
+            rss_b += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return Usage(t_s, busy_s, cpu_s, int(vm.total - vm.available), rss_b)
