@@ -146,6 +146,7 @@ class FakeProcess:
     rss_pages: int = 0
     io_b: int = 0
     threads: list[int] = field(default_factory=list)
+    parent_tid: int | None = None  # the parent's thread that forked it (default: its main)
 
 
 class FakeProc:
@@ -180,9 +181,20 @@ class FakeProc:
         (root / "self" / "cgroup").write_text("0::/\n")
         self.write()
 
-    def add_process(self, pid: int, ppid: int, **kw: int) -> FakeProcess:
+    def add_process(
+        self,
+        pid: int,
+        ppid: int,
+        *,
+        threads: tuple[int, ...] = (),
+        parent_tid: int | None = None,
+        **kw: int,
+    ) -> FakeProcess:
+        """``threads``: extra thread ids; ``parent_tid``: which of the parent's threads forked
+        it (the kernel lists a child in that thread's ``children`` file only)."""
         p = FakeProcess(pid, ppid, **kw)
-        p.threads = [pid]
+        p.threads = [pid, *threads]
+        p.parent_tid = parent_tid
         self.procs[pid] = p
         self.write()
         return p
@@ -236,11 +248,15 @@ class FakeProc:
                 f"read_bytes: {p.io_b}\nwrite_bytes: 0\n"
                 "cancelled_write_bytes: 0\n"
             )
-            kids = " ".join(str(c.pid) for c in self.procs.values() if c.ppid == p.pid)
             for tid in p.threads:
+                kids = "".join(
+                    f"{c.pid} "
+                    for c in self.procs.values()
+                    if c.ppid == p.pid and (c.parent_tid or p.pid) == tid
+                )
                 t = d / "task" / str(tid)
                 t.mkdir(parents=True, exist_ok=True)
-                (t / "children").write_text(f"{kids} " if tid == p.pid and kids else "")
+                (t / "children").write_text(kids)
 
 
 __all__ = [

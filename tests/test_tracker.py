@@ -368,3 +368,39 @@ def test_forked_child_cannot_use_the_parents_tracker(tmp_path: Path) -> None:
     os.waitpid(pid, 0)
     assert code == bytes([0])
     assert tracker.stop().energy_kwh >= 0
+
+
+def test_child_of_a_worker_thread_found_late_keeps_its_energy(
+    fake_proc: FakeProc, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A process forked by a non-main thread is only seen by the full walk (every 10 s). Its
+    CPU time then arrives in one interval, and must not be cut to that interval's share."""
+    fake_proc.add_process(10, 1, threads=(11,))
+    tracker = model_tracker(fake_proc, tmp_path, clock, pid=10).start()
+    fake_proc.add_process(20, 10, parent_tid=11)
+    for _ in range(20):
+        clock.advance(1.0)
+        fake_proc.run_for(1.0, busy_cpus=1.0, proc_cpus={20: 1.0})
+        assert tracker.meter is not None
+        tracker.meter.tick()
+    run = tracker.stop()
+    max_w, idle_w = 150.0, IDLE_FRACTION * 150.0
+    assert run.component("cpu")[0].energy_j == pytest.approx(
+        (idle_w + (max_w - idle_w) * 0.5) * 20, rel=1e-6
+    )
+
+
+def test_child_of_the_main_thread_is_seen_within_a_tick(
+    fake_proc: FakeProc, tmp_path: Path, clock: FakeClock
+) -> None:
+    fake_proc.add_process(10, 1)
+    tracker = model_tracker(fake_proc, tmp_path, clock, pid=10).start()
+    fake_proc.add_process(20, 10)  # like `wattprint run` starting its command after start()
+    max_w, idle_w = 150.0, IDLE_FRACTION * 150.0
+    for second in range(1, 6):
+        clock.advance(1.0)
+        fake_proc.run_for(1.0, busy_cpus=1.0, proc_cpus={20: 1.0})
+        assert tracker.meter is not None
+        snap = tracker.meter.tick()
+        assert snap.energy_j[0] == pytest.approx((idle_w + (max_w - idle_w) * 0.5) * second)
+    tracker.stop()

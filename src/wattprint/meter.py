@@ -22,7 +22,7 @@ from wattprint.usage import UsageProbe
 SCOPES = ("process", "machine")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Snapshot:
     """Cumulative attributed energy of each sensor at one instant (monotonic seconds)."""
 
@@ -83,12 +83,15 @@ def process_share(component: Component, prev: Usage, cur: Usage) -> float | None
     if component is Component.CPU:
         if cur.process_cpu_s is None or prev.process_cpu_s is None:
             return None
-        busy = (
-            None
-            if cur.machine_busy_cpu_s is None or prev.machine_busy_cpu_s is None
-            else cur.machine_busy_cpu_s - prev.machine_busy_cpu_s
-        )
-        return _ratio(cur.process_cpu_s - prev.process_cpu_s, busy)
+        if cur.machine_busy_cpu_s is None or prev.machine_busy_cpu_s is None:
+            return None
+        used_s = cur.process_cpu_s - prev.process_cpu_s
+        busy_s = cur.machine_busy_cpu_s - prev.machine_busy_cpu_s
+        if used_s <= 0:
+            return 0.0
+        # Not capped at 1: CPU time of a child first seen now may belong to earlier intervals
+        # (the meter caps the running total at the machine's instead).
+        return used_s / busy_s if busy_s > 0 else 1.0
     if component is Component.RAM:
         if None in (
             prev.process_mem_b,
@@ -123,6 +126,11 @@ def process_share(component: Component, prev: Usage, cur: Usage) -> float | None
     return 1.0  # GPU attribution is per device and process (issue: GPUs)
 
 
+def _component_of(sensor: Sensor) -> Component:
+    component = getattr(type(sensor), "component", None)
+    return component if isinstance(component, Component) else sensor.info.component
+
+
 Warn = Callable[[str, str], None]  # (key, message): the caller shows each key once
 
 
@@ -148,10 +156,20 @@ class Meter:
         self._lock = threading.Lock()
         self._prev: Usage | None = None
         self._prev_full: Usage | None = None
-        self.full_every_s = full_every_s
-        self._total_j = [0.0] * len(self.sensors)
+        # Slow sensors are read only on full reads, which must then come often enough for
+        # their counters not to wrap unseen.
+        slow_limit_s = min((s.max_interval_s for s in self.sensors if s.slow), default=math.inf)
+        self.full_every_s = min(full_every_s, slow_limit_s)
+        self._total_j = [0.0] * len(self.sensors)  # attributed to the scope
+        self._machine_j = [0.0] * len(self.sensors)  # whole machine (= total for "machine")
         self._live = [True] * len(self.sensors)
         self.gaps: list[Gap] = []
+        self.reads = 0  # readings taken (the timeline keeps a thinned subset)
+        self._checked: set[int] = set()
+        self._process_scope = scope == "process"
+        # Components are fixed per sensor kind; read once, not per tick (CpuModelSensor's
+        # full info resolves the CPU database lazily, on its first step).
+        self._components = [_component_of(s) for s in self.sensors]
         self.timeline = Timeline(len(self.sensors), max_points)
 
     @property
@@ -195,6 +213,7 @@ class Meter:
             self._prev = cur
             if full:
                 self._prev_full = cur
+            self.reads += 1
             snap = Snapshot(cur.t_s, tuple(self._total_j))
             self.timeline.add(snap)
             return snap
@@ -210,32 +229,45 @@ class Meter:
             step = sensor.step(prev, cur)
         except (SensorError, OSError, ValueError) as exc:
             step = Step(0.0, gap=str(exc))
-        if sensor.info.warning:
-            self._warn(f"info:{i}", sensor.info.warning)
-        if step.gap is None and self.scope == "process":
-            share = process_share(sensor.info.component, prev, cur)
+        except Exception as exc:  # noqa: BLE001 - a bug in one sensor must not abort the read
+            step = Step(0.0, gap=f"internal error: {type(exc).__name__}: {exc}")
+        if i not in self._checked:  # the sensor's info is final after its first step
+            self._checked.add(i)
+            if sensor.info.warning:
+                self._warn(f"info:{i}", sensor.info.warning)
+        gap = step.gap
+        energy_j = step.energy_j
+        if gap is None and self._process_scope:
+            share = process_share(self._components[i], prev, cur)
             if share is None:
-                step = Step(0.0, gap="process use counters unreadable, cannot attribute")
+                gap = "process use counters unreadable, cannot attribute"
             else:
-                step = Step(step.energy_j * share)
-        if step.gap is not None:
-            self.gaps.append(Gap(i, prev.t_s, cur.t_s, step.gap))
+                energy_j *= share
+        if step.since_s is not None:  # the earlier gaps of this sensor were filled after all
+            self.gaps = [g for g in self.gaps if g.sensor != i or g.start_s < step.since_s]
+        if gap is not None:
+            self.gaps.append(Gap(i, prev.t_s, cur.t_s, gap))
             self._warn(
-                f"gap:{i}:{step.gap}",
+                f"gap:{i}:{gap}",
                 f"{sensor.info.component} {sensor.info.device}: "
-                f"{step.gap}; the interval is marked as a gap and the run goes on",
+                f"{gap}; the interval is marked as a gap and the run goes on",
             )
             return
-        self._total_j[i] += max(0.0, step.energy_j)
+        self._machine_j[i] += max(0.0, step.energy_j)
+        if energy_j > 0:
+            # CPU shares are not capped per interval (a child found late brings CPU time from
+            # earlier intervals), so cap the running total at the machine's instead.
+            self._total_j[i] = min(self._total_j[i] + energy_j, self._machine_j[i])
 
     def gap_s(self, sensor: int, start_s: float, end_s: float) -> float:
         """Seconds of ``[start_s, end_s]`` in which ``sensor`` was not measured."""
         with self._lock:
-            return sum(
+            overlaps = [
                 max(0.0, min(g.end_s, end_s) - max(g.start_s, start_s))
                 for g in self.gaps
                 if g.sensor == sensor
-            )
+            ]
+            return float(sum(overlaps))
 
     def is_live(self, sensor: int) -> bool:
         return self._live[sensor]

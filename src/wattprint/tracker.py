@@ -31,6 +31,9 @@ from wattprint.usage import UsageProbe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Faster sampling would cost more than it tells: counters are read at every window edge anyway.
+MIN_INTERVAL_S = 0.01
+
 
 class WattprintWarning(UserWarning):
     """A measurement problem that does not stop the run (fallbacks, gaps, generic CPU)."""
@@ -120,9 +123,9 @@ class Tracker:
         self.interval_s = _check_number(
             "interval_s",
             interval_s,
-            minimum=0.0,
-            inclusive=False,
-            hint="give seconds between samples, e.g. 1.0",
+            minimum=MIN_INTERVAL_S,
+            inclusive=True,
+            hint=f"give seconds between samples, from {MIN_INTERVAL_S:g} (100 Hz) up, e.g. 1.0",
         )
         self.pue = _check_number(
             "pue",
@@ -150,6 +153,11 @@ class Tracker:
             cpu_tdp_w=cpu_tdp_w if cpu_tdp_w is not None else hw.cpu_tdp_w,
             cpu_model=cpu_model or hw.cpu_model,
         )
+        if zone is not None and not zone.strip():
+            raise ConfigError(
+                "zone is empty; give a code such as 'DE' or 'US-CA', or leave it "
+                "unset (no CO2 is computed then)"
+            )
         zone = zone if zone is not None else carbon.zone_from_env()
         self.zone = zone
         self._intensity = carbon.lookup(zone) if zone else None
@@ -181,7 +189,7 @@ class Tracker:
             sensors, reader, cgroup = self._sensors_override, None, None
         else:
             found = discover(hw, gpu=False)
-            sensors, reader, cgroup = found.sensors, found.disk_reader, found.cgroup
+            sensors, reader, cgroup = found.sensors, found.disk_reader, found.busy_cgroup
             for msg in found.warnings:
                 self._warn(msg, msg)
         root = (self._pid_root or os.getpid()) if self.scope == "process" else None
@@ -197,9 +205,9 @@ class Tracker:
         for name in list(self._open):
             self._warn(f"open:{name}", f"window {name!r} was still open at stop(); closed it")
             self.end_window(name)
-        end = meter.read()
         if self._background:
-            shared_sampler().remove(meter)
+            shared_sampler().remove(meter)  # first, so no tick lands after the final read
+        end = meter.read()
         comps = self._components(start.snap, end)
         energy_kwh = sum(c.energy_kwh for c in comps)
         run = Run(
@@ -223,7 +231,7 @@ class Tracker:
             warnings=tuple(self._messages),
             wattprint_version=_version(),
             host=_hostname(),
-            samples=len(meter.timeline),
+            samples=meter.reads,
         )
         self._meter, self._start, self.run = None, None, run
         if self._json_path is not None:

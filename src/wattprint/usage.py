@@ -6,6 +6,7 @@ procfs whatever the number of sensors.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Protocol
@@ -37,6 +38,8 @@ class UsageProbe:
         self._psutil = not sys.platform.startswith("linux")
         self._tree: frozenset[int] = frozenset()
         self._pids: list[int] = []
+        # Our own process's CPU time comes from times(2), not a file (cheaper per tick).
+        self._own_root = root_pid == os.getpid() and str(proc_dir) == "/proc"
 
     def close(self) -> None:
         self.procfs.close()
@@ -52,26 +55,36 @@ class UsageProbe:
         fs = self.procfs
         busy_s = None
         if self.cgroup is not None and self.cgroup.quota_cpus is not None:
-            busy_s = self.cgroup.usage_s()
+            busy_s = self.cgroup.usage_s()  # None without a usage counter: the host's instead
         if busy_s is None:
             busy_s = fs.machine_busy_cpu_s()
         disks = self.disks.read() if full and self.disks is not None else None
         mem_used_b = fs.machine_mem_used_b() if full else None
         if self.root_pid is None:
             return Usage(t_s, busy_s, machine_mem_used_b=mem_used_b, disks=disks)
-        if full or not self._pids:
-            self._pids = fs.tree(self.root_pid)
-            tree = frozenset(self._pids)
-            if tree != self._tree:  # the tree changed: release exited processes' files
-                fs.forget_except(self._pids)
-                self._tree = tree
-        cpu_s, rss_b = fs.tree_cpu_and_rss(self._pids)
+        # A full walk covers every thread's children; a quick one sees new children of the
+        # tree's main threads within one tick.
+        self._pids = fs.tree(self.root_pid, known=None if full or not self._pids else self._pids)
+        tree = frozenset(self._pids)
+        if tree != self._tree:  # the tree changed: release exited processes' files
+            fs.forget_except(self._pids)
+            self._tree = tree
+        if self._own_root:
+            # This process's own times need no file: times(2) gives user, system and the
+            # reaped children's times, the same counters as proc/self/stat.
+            t = os.times()
+            cpu_s, rss_b = fs.tree_cpu_and_rss(self._pids[1:])
+            cpu_s += t.user + t.system + t.children_user + t.children_system
+            if full:
+                rss_b += fs.tree_cpu_and_rss(self._pids[:1])[1]
+        else:
+            cpu_s, rss_b = fs.tree_cpu_and_rss(self._pids)
         return Usage(
             t_s,
             machine_busy_cpu_s=busy_s,
             process_cpu_s=cpu_s,
             machine_mem_used_b=mem_used_b,
-            process_mem_b=rss_b,
+            process_mem_b=rss_b if full else None,
             process_io_b=fs.tree_io_b(self._pids) if disks is not None else None,
             disks=disks,
         )
@@ -85,7 +98,7 @@ def cpu_capacity(logical_cpus: int, cgroup: CgroupCpu | None) -> float:
     the CPU-time share in the meter already reflects.
     """
     capacity = float(logical_cpus)
-    if cgroup is not None and cgroup.quota_cpus is not None:
+    if cgroup is not None and cgroup.quota_cpus is not None and cgroup.usage_file is not None:
         capacity = min(capacity, cgroup.quota_cpus)
     return max(capacity, 0.01)
 

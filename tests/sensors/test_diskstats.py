@@ -220,11 +220,19 @@ def test_vanished_disk_is_absent(machine: tuple[Path, Path]) -> None:
     assert set(reader.read()) == WHOLE - {"sda"}
 
 
-def test_unreadable_diskstats_means_no_disks(machine: tuple[Path, Path]) -> None:
+def test_unreadable_diskstats_means_no_disks(
+    machine: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     proc_dir, sys_dir = machine
     reader = DiskStatsReader(proc_dir, sys_dir)
-    (proc_dir / "diskstats").unlink()
+
+    def fail(*args: object) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    # The reader keeps the file open (as procfs allows), so a mid-run failure is a failing read.
+    monkeypatch.setattr(reader._file, "read_all", fail)
     assert reader.read() == {}  # mid-run: every storage sensor records a gap, nothing raises
+    (proc_dir / "diskstats").unlink()
     assert dict(DiskStatsReader(proc_dir, sys_dir).disks) == {}  # at start: no storage sensors
 
 

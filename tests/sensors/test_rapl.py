@@ -211,3 +211,46 @@ def test_root_only_counters_fall_back_to_the_model_with_a_clear_message(tmp_path
         import shutil
 
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_nested_devices_layout_finds_dram_too(tmp_path: Path) -> None:
+    """WATTPRINT_POWERCAP_DIR may point at /sys/devices/virtual/powercap (or its intel-rapl
+    directory), where each sub-zone sits inside its package's directory."""
+    pc = intel_two_socket(tmp_path / "sys")
+    devices = tmp_path / "sys" / "devices" / "virtual" / "powercap"
+    expected = ["package-0", "package-0/dram", "package-1", "package-1/dram"]
+    assert [z.device for z in find_zones(devices)] == expected
+    assert [z.device for z in find_zones(devices / "intel-rapl")] == expected
+    assert [z.device for z in find_zones(pc.class_dir)] == expected
+
+
+def test_failed_read_is_a_gap_until_the_counter_is_read_again(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that fails (EIO) leaves the energy in the counter: the next good read counts it
+    and the gap is withdrawn; the wrap check uses the time since the last good read."""
+    pc = intel_two_socket(tmp_path / "sys")
+    tracker = machine_tracker(tmp_path / "sys", clock, tmp_path).start()
+    assert tracker.meter is not None
+    sensor = next(s for s in tracker.meter.sensors if s.info.device == "package-0")
+    real_read = sensor._energy_file.read  # type: ignore[attr-defined]
+
+    def failing(size: int = 65536) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    for tick in range(6):
+        clock.advance(1.0)
+        pc.zones["intel-rapl:0"].add_energy_j(100.0)
+        if tick in (2, 3):
+            monkeypatch.setattr(sensor._energy_file, "read", failing)  # type: ignore[attr-defined]
+            expect = pytest.warns(UserWarning, match="Input/output error")
+            with expect if tick == 2 else _NoWarning():
+                tracker.sample()
+            assert tracker.meter.gap_s(0, 0, clock.t_s) == pytest.approx(tick - 1)
+        else:
+            monkeypatch.setattr(sensor._energy_file, "read", real_read)  # type: ignore[attr-defined]
+            tracker.sample()
+    run = tracker.stop()
+    pkg = next(c for c in run.components if c.device == "package-0")
+    assert pkg.energy_j == pytest.approx(600.0, rel=1e-4)
+    assert pkg.gap_s == 0.0

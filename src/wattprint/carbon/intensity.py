@@ -50,7 +50,7 @@ def lookup(zone: str) -> Intensity:
         return table[key]
     close = difflib.get_close_matches(key, table, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else "use an ISO 3166-1 alpha-2 code"
-    raise ConfigError(f"unknown zone {zone!r}: {hint} (or zone='world' for the world average)")
+    raise ConfigError(f"unknown zone {zone!r}: {hint} (or 'world' for the world average)")
 
 
 def zone_from_env() -> str | None:

@@ -39,7 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("devices", help="list what can be measured here, and how")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--scope", choices=("process", "machine"), default="process")
 
     p = sub.add_parser(
         "run", help="run a command and measure it", usage="wattprint run [options] -- CMD [ARGS...]"
@@ -89,8 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from wattprint.cli.run import run
 
             return run(args)
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(
+            "no command given; try `wattprint devices`, `wattprint run -- CMD` or "
+            "`wattprint --help`"
+        )
     except (UsageError, WattprintError) as exc:
         print(f"wattprint: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

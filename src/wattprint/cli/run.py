@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
-import signal
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 
 from wattprint.cli import UsageError
+from wattprint.cli.child import ChildRunner, exit_code
 from wattprint.cli.format import duration, energy, mass
 from wattprint.records.run import Run
-from wattprint.tracker import Tracker, write_json
+from wattprint.tracker import MIN_INTERVAL_S, Tracker, write_json
 
 
 def _check_writable(path: Path) -> None:
@@ -36,6 +35,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no command given; usage: wattprint run [options] -- CMD [ARGS...]")
     if shutil.which(cmd[0]) is None:
         raise UsageError(f"command not found: {cmd[0]!r}; check the name and PATH")
+    if not (math.isfinite(args.interval) and args.interval >= MIN_INTERVAL_S):
+        raise UsageError(
+            f"--interval {args.interval:g} is out of range; give seconds between "
+            f"samples, from {MIN_INTERVAL_S:g} up, e.g. --interval 1"
+        )
+    if not (math.isfinite(args.pue) and args.pue >= 1.0):
+        raise UsageError(
+            f"--pue {args.pue:g} is below 1; PUE is facility energy / IT energy "
+            "(1.0 = no overhead, typical data centres 1.1-1.6)"
+        )
+    if args.scope not in ("process", "machine"):
+        raise UsageError(
+            f"--scope {args.scope!r} is unknown; use --scope process (default) or --scope machine"
+        )
     json_path = Path(args.json) if args.json else None
     if json_path is not None:
         _check_writable(json_path)
@@ -46,34 +59,20 @@ def run(args: argparse.Namespace) -> int:
         interval_s=args.interval,
         pue=args.pue,
     )
-    tracker.start()
-    try:
-        child = subprocess.Popen(cmd)
-    except OSError as exc:
-        tracker.stop()
-        raise UsageError(
-            f"cannot run {cmd[0]!r}: {exc.strerror or exc}; check the name and PATH"
-        ) from None
-
-    def forward(signum: int, frame: FrameType | None) -> None:
-        child.send_signal(signum)
-
-    previous = signal.signal(signal.SIGTERM, forward)
-    try:
-        while True:
-            try:
-                returncode = child.wait()
-                break
-            except KeyboardInterrupt:  # the child got the same SIGINT from the terminal
-                continue
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    exit_code = returncode if returncode >= 0 else 128 - returncode
-    record = replace(tracker.stop(), exit_code=exit_code)
+    with ChildRunner() as runner:  # before start(): the sampler thread inherits the signal mask
+        tracker.start()
+        try:
+            code = exit_code(runner.run(cmd))
+        except OSError as exc:
+            tracker.stop()
+            raise UsageError(
+                f"cannot run {cmd[0]!r}: {exc.strerror or exc}; check the name and PATH"
+            ) from None
+        record = replace(tracker.stop(), exit_code=code)
     if json_path is not None:
         write_json(record, json_path)
     print(summary(record), file=sys.stderr)
-    return exit_code
+    return code
 
 
 def summary(run: Run) -> str:

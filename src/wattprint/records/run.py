@@ -74,7 +74,7 @@ class Run:
     warnings: tuple[str, ...] = ()
     wattprint_version: str = ""
     host: str = ""
-    samples: int = 0
+    samples: int = 0  # sensor readings taken during the run
 
     @property
     def energy_j(self) -> float:

@@ -50,7 +50,12 @@ class SensorInfo:
     warning: str | None = None  # shown once per run when the sensor is first used
 
 
-@dataclass(frozen=True, slots=True)
+# The value types below are built at every sampler tick: plain slotted dataclasses, because a
+# frozen dataclass's __init__ goes through object.__setattr__ per field (several times slower).
+# Treat them as immutable.
+
+
+@dataclass(slots=True)
 class DiskCounters:
     """Cumulative counters of one whole block device, as in ``/proc/diskstats``."""
 
@@ -59,7 +64,7 @@ class DiskCounters:
     busy_ms: int  # "io_ticks": milliseconds the device had I/O in flight
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Usage:
     """Resource use counters at one instant, shared by every sensor at a tick.
 
@@ -76,18 +81,24 @@ class Usage:
     disks: Mapping[str, DiskCounters] | None = None  # whole block devices by kernel name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Step:
     """Energy of one interval between two readings of a sensor."""
 
     energy_j: float
     gap: str | None = None  # why the interval could not be measured; energy_j is then 0
+    #: When the energy covers more than this interval: the start of what it covers (a counter
+    #: read after failed reads still holds their energy), so those gaps are filled.
+    since_s: float | None = None
 
 
 class Sensor(ABC):
     """One device. Subclasses keep whatever state they need between steps."""
 
     info: SensorInfo
+    #: The component, when fixed by the class (lets the meter avoid touching ``info``, which
+    #: some sensors resolve lazily); otherwise ``info.component`` is used.
+    component: Component | None = None
     #: How long the sensor may go unread before information is lost (counter wraparound).
     max_interval_s: float = math.inf
     #: A slow sensor is stepped only on the meter's full reads (every ~10 s and at every

@@ -64,38 +64,50 @@ def read_cgroup_cpu(
         lines = (proc_dir / (str(pid) if pid else "self") / "cgroup").read_text().splitlines()
     except OSError:
         return CgroupCpu(None, None, 0.0, 0)
+    paths: dict[str, str] = {}  # controller ("" for the v2 unified tree) -> cgroup path
     for line in lines:
         parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        hier, controllers, rel = parts
-        if hier == "0" and controllers == "":  # v2 unified
-            leaf = cgroup_root / rel.lstrip("/")
-            quotas = []
-            d = leaf
-            while True:
-                q = _v2_quota(d / "cpu.max")
-                if q is not None:
-                    quotas.append(q)
-                if d == cgroup_root or cgroup_root not in d.parents:
-                    break
-                d = d.parent
-            stat = leaf / "cpu.stat"
-            return CgroupCpu(
-                min(quotas) if quotas else None, stat if stat.exists() else None, 1e-6, 2
-            )
-    for line in lines:
-        parts = line.split(":", 2)
-        if len(parts) == 3 and "cpu" in parts[1].split(","):
-            rel = parts[2].lstrip("/")
-            for mount in ("cpu,cpuacct", "cpu", "cpuacct,cpu"):
-                leaf = cgroup_root / mount / rel
-                if leaf.is_dir():
-                    break
-            else:
-                leaf = cgroup_root / "cpu" / rel
-            if not leaf.is_dir():  # in a container the v1 cgroup is often mounted at its root
-                leaf = cgroup_root / "cpu"
-            usage = leaf / "cpuacct.usage"
-            return CgroupCpu(_v1_quota(leaf), usage if usage.exists() else None, 1e-9, 1)
+        if len(parts) == 3:
+            for controller in parts[1].split(",") if parts[1] else [""]:
+                paths[controller] = parts[2]
+    # On a hybrid host the cpu controller is bound to v1 even though a "0::" line exists, so
+    # a v1 cpu line wins.
+    if "cpu" in paths:
+        return _v1(paths["cpu"], paths.get("cpuacct", paths["cpu"]), cgroup_root)
+    if "" in paths:
+        return _v2(paths[""], cgroup_root)
     return CgroupCpu(None, None, 0.0, 0)
+
+
+def _ancestors(leaf: Path, top: Path) -> list[Path]:
+    """``leaf`` and its parents up to ``top`` (limits on any of them apply)."""
+    out = [leaf]
+    while leaf != top and top in leaf.parents:
+        leaf = leaf.parent
+        out.append(leaf)
+    return out
+
+
+def _v2(rel: str, cgroup_root: Path) -> CgroupCpu:
+    leaf = cgroup_root / rel.lstrip("/")
+    quotas = [q for d in _ancestors(leaf, cgroup_root) if (q := _v2_quota(d / "cpu.max"))]
+    stat = leaf / "cpu.stat"
+    return CgroupCpu(min(quotas) if quotas else None, stat if stat.exists() else None, 1e-6, 2)
+
+
+def _v1_dir(controller: str, rel: str, cgroup_root: Path) -> tuple[Path, Path]:
+    """(the cgroup's directory, the hierarchy's mount) for a v1 controller."""
+    mounts = [m for m in ("cpu,cpuacct", "cpuacct,cpu", controller) if (cgroup_root / m).is_dir()]
+    mount = cgroup_root / (mounts[0] if mounts else controller)
+    leaf = mount / rel.lstrip("/")
+    # Inside a container the hierarchy is usually mounted at the container's own cgroup, so
+    # the path /proc/self/cgroup names (the host's) does not exist there: use the mount.
+    return (leaf if leaf.is_dir() else mount), mount
+
+
+def _v1(cpu_rel: str, acct_rel: str, cgroup_root: Path) -> CgroupCpu:
+    leaf, mount = _v1_dir("cpu", cpu_rel, cgroup_root)
+    quotas = [q for d in _ancestors(leaf, mount) if (q := _v1_quota(d))]
+    acct, _ = _v1_dir("cpuacct", acct_rel, cgroup_root)
+    usage = acct / "cpuacct.usage"
+    return CgroupCpu(min(quotas) if quotas else None, usage if usage.exists() else None, 1e-9, 1)

@@ -143,6 +143,8 @@ class CpuModelSensor(Sensor):
     """Estimated CPU energy from busy CPU time; the power figures are resolved lazily (the
     database lookup runs on the sampler thread, not in ``start()``)."""
 
+    component = Component.CPU
+
     def __init__(self, resolve: Callable[[], CpuPowerSpec]) -> None:
         self._resolve = resolve
 

@@ -43,6 +43,8 @@ def parse_cpuinfo(text: str) -> CpuInfo:
             model = value
         elif key == "vendor_id" and not vendor_id:
             vendor_id = value
+        elif key == "CPU implementer" and not vendor_id:  # arm64: no vendor_id, no model name
+            vendor_id = "apple" if value.lower() == "0x61" else "arm"
         elif key == "physical id":
             packages.add(value)
         elif key == "flags" and not virtualised:

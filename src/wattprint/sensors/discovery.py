@@ -24,8 +24,9 @@ from wattprint.sensors.cpu_model import (
 )
 from wattprint.sensors.cpuinfo import CpuInfo, read_cpuinfo
 from wattprint.sensors.diskstats import DiskStatsReader
+from wattprint.sensors.procfs import ProcFS
 from wattprint.sensors.ram_model import RamModelSensor
-from wattprint.sensors.rapl import discover_rapl, powercap_dir
+from wattprint.sensors.rapl import RaplSensor, discover_rapl, powercap_dir
 from wattprint.sensors.storage_model import discover_storage
 from wattprint.usage import cpu_capacity
 
@@ -62,6 +63,16 @@ class Discovery:
     capacity_cpus: float
     disk_reader: DiskStatsReader | None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def busy_cgroup(self) -> CgroupCpu | None:
+        """Whose busy CPU time is the "machine" for attribution: the quota'd cgroup when the CPU
+        is modelled on its share, the host (None) when RAPL measures whole packages — else a
+        job that fills its container would be billed the other tenants' package energy."""
+        uses_rapl = any(
+            isinstance(s, RaplSensor) and s.zone.component is Component.CPU for s in self.sensors
+        )
+        return None if uses_rapl else self.cgroup
 
 
 def env_tdp_w() -> float | None:
@@ -106,19 +117,16 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
         unavailable.append(Unavailable(Component.CPU, "rapl-powercap", str(exc)))
         warnings.append(str(exc))
     except SensorUnavailableError as exc:
-        unavailable.append(
-            Unavailable(
-                Component.CPU, "rapl-powercap", f"{exc} (VMs and non-Intel/AMD CPUs have none)"
-            )
-        )
+        unavailable.append(Unavailable(Component.CPU, "rapl-powercap", str(exc)))
 
     cpu_rapl = [s for s in rapl if s.info.component is Component.CPU]
     if cpu_rapl and capacity < cpu.logical_cpus:
         # RAPL covers whole packages; in a CPU-limited cgroup the process share still applies,
         # but machine scope would bill the whole host.
         warnings.append(
-            "RAPL measures whole CPU packages; this cgroup may use "
-            f"{capacity:g} of {cpu.logical_cpus} CPUs, so prefer scope='process'"
+            "RAPL measures whole CPU packages and this cgroup may use "
+            f"{capacity:g} of {cpu.logical_cpus} CPUs: scope='machine' bills the whole "
+            "packages, scope='process' (default) this job's share of the host's CPU time"
         )
     if cpu_rapl:
         sensors.extend(cpu_rapl)
@@ -140,7 +148,7 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
                     "no dram zone under the RAPL packages (client CPUs and AMD expose none)",
                 )
             )
-        sensors.append(RamModelSensor())
+        sensors.append(RamModelSensor(ProcFS(opts.proc_dir).machine_mem_total_b()))
 
     reader: DiskStatsReader | None = None
     if opts.storage:

@@ -56,6 +56,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from wattprint.sensors.base import DiskCounters
+from wattprint.sensors.pread import PreadFile
 
 __all__ = ["DiskKind", "DiskStatsReader", "disk_kind", "read_disks"]
 
@@ -64,7 +65,6 @@ _MIN_FIELDS = 11  # after major minor name: what every kernel since 2.6 prints f
 _SECTORS_READ = 2  # 0-based indices of the fields after the name
 _SECTORS_WRITTEN = 6
 _IO_TICKS = 9
-_READ_CHUNK_B = 65536
 
 # Whole-disk-looking names that are another view of a disk counted under a different name.
 _ALIAS_RE = re.compile(r"nvme\d+c\d+n\d+|mmcblk\d+(?:boot\d+|rpmb)")
@@ -167,26 +167,8 @@ def _parse(text: str, names: frozenset[str]) -> dict[str, DiskCounters]:
     return out
 
 
-def _read_text(path: str) -> str | None:
-    """The whole file, or None if it cannot be read. One open and a read or two per call."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        chunks: list[bytes] = []
-        # procfs hands a seq_file out a page or so at a time: read until EOF.
-        while chunk := os.read(fd, _READ_CHUNK_B):
-            chunks.append(chunk)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return b"".join(chunks).decode("ascii", "replace")
-
-
 class DiskStatsReader:
-    """Reads the counters of this machine's whole physical disks, once per sampling tick.
+    """Reads the counters of this machine's whole physical disks (on the meter's full reads).
 
     The set of disks is resolved once, at construction: from sysfs, and only if
     ``/proc/diskstats`` can be read then (otherwise there are none). A disk added later is not
@@ -194,8 +176,8 @@ class DiskStatsReader:
     """
 
     def __init__(self, proc_dir: Path = Path("/proc"), sys_dir: Path = Path("/sys")) -> None:
-        self._path = os.fspath(proc_dir / "diskstats")
-        self._disks = _whole_disks(sys_dir) if _read_text(self._path) is not None else {}
+        self._file = PreadFile(os.fspath(proc_dir / "diskstats"))
+        self._disks = _whole_disks(sys_dir) if self._read_text() is not None else {}
         self._names = frozenset(self._disks)
         self._disks_view: Mapping[str, DiskKind] = MappingProxyType(self._disks)
 
@@ -213,8 +195,14 @@ class DiskStatsReader:
         """
         if not self._names:
             return {}
-        text = _read_text(self._path)
+        text = self._read_text()
         return {} if text is None else _parse(text, self._names)
+
+    def _read_text(self) -> str | None:
+        try:
+            return self._file.read_all().decode("ascii", "replace")
+        except OSError:
+            return None
 
 
 def read_disks(

@@ -8,9 +8,10 @@ directory is configurable so tests can lay out a fake ``/proc``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
+
+from wattprint.sensors.pread import PreadFile
 
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PAGE_SIZE_B = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -25,52 +26,35 @@ def _read_once(path: str) -> str | None:
 
 
 class ProcFS:
-    """Readers over one procfs mount.
-
-    Files are opened once and re-read with ``pread`` at offset 0 (procfs regenerates the
-    content on each read from the start), which halves a tick's cost against open/read/close.
-    A per-process file whose process has exited fails with ESRCH and is dropped.
-    """
+    """Readers over one procfs mount. Files stay open between ticks (see :mod:`.pread`); a
+    per-process file whose process has exited fails and is dropped."""
 
     def __init__(self, proc_dir: Path = Path("/proc")) -> None:
         self.root = str(proc_dir)
         self._has_children_file: bool | None = None
-        self._fds: dict[str, int] = {}
-        self._pid = os.getpid()
+        self._files: dict[str, PreadFile] = {}
 
     def _read(self, path: str, size: int = 65536) -> str | None:
-        if self._pid != os.getpid():  # forked: our descriptors are shared with the parent
-            self._fds, self._pid = {}, os.getpid()
-        fd = self._fds.get(path)
-        if fd is None:
-            try:
-                fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            except OSError:
-                return None
-            self._fds[path] = fd
-        try:
-            data = os.pread(fd, size, 0)
-        except OSError:
-            self._close(path)
-            return None
-        return data.decode("ascii", "replace")
-
-    def _close(self, path: str) -> None:
-        fd = self._fds.pop(path, None)
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        f = self._files.get(path)
+        if f is None:
+            f = self._files[path] = PreadFile(path)
+        text = f.read_text(size)
+        if text is None:
+            del self._files[path]
+        return text
 
     def forget_except(self, pids: list[int]) -> None:
         """Close the files of processes no longer in the tree."""
-        keep = {f"{self.root}/{pid}/" for pid in pids}
-        for path in [p for p in self._fds if p[len(self.root) + 1 :][:1].isdigit()]:
-            if not any(path.startswith(k) for k in keep):
-                self._close(path)
+        keep = tuple(f"{self.root}/{pid}/" for pid in pids)
+        prefix = len(self.root) + 1
+        for path in [p for p in self._files if p[prefix:][:1].isdigit()]:
+            if not path.startswith(keep):
+                self._files.pop(path).close()
 
     def close(self) -> None:
-        for path in list(self._fds):
-            self._close(path)
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
 
     # -- machine -------------------------------------------------------------------------
     def machine_busy_cpu_s(self) -> float | None:
@@ -114,13 +98,17 @@ class ProcFS:
         return None
 
     # -- process tree --------------------------------------------------------------------
-    def _children(self, pid: int) -> list[int]:
+    def _children(self, pid: int, all_threads: bool) -> list[int] | None:
+        """Live children of ``pid``; None when unknown (no children files, and no scan)."""
         if self._has_children_file is not False:
             tasks = f"{self.root}/{pid}/task"
-            try:
-                tids = os.listdir(tasks)
-            except OSError:
-                return []
+            if all_threads:
+                try:
+                    tids = os.listdir(tasks)
+                except OSError:
+                    return []
+            else:  # the main thread only: processes spawned by other threads wait for a walk
+                tids = [str(pid)]
             kids: list[int] = []
             found = False
             for tid in tids:
@@ -132,9 +120,11 @@ class ProcFS:
             if found:
                 self._has_children_file = True
                 return kids
-            if self._has_children_file is None and tids:
+            if self._has_children_file is None and all_threads and tids:
                 self._has_children_file = False
-        return self._children_by_scan(pid)
+            elif not all_threads:
+                return None
+        return self._children_by_scan(pid) if all_threads else None
 
     def _children_by_scan(self, pid: int) -> list[int]:
         kids = []
@@ -147,8 +137,15 @@ class ProcFS:
                         kids.append(int(name))
         return kids
 
-    def tree(self, root_pid: int) -> list[int]:
-        """``root_pid`` and all its live descendants."""
+    def tree(self, root_pid: int, known: list[int] | None = None) -> list[int]:
+        """``root_pid`` and its live descendants.
+
+        A full walk (``known`` is None) reads the children of every thread, or scans /proc when
+        the kernel has no ``children`` files. A quick walk reads only each process's main-thread
+        ``children`` file (one read per process, cheap enough for every tick) and keeps the
+        ``known`` processes it cannot check.
+        """
+        all_threads = known is None
         pids, todo, seen = [], [root_pid], set()
         while todo:
             pid = todo.pop()
@@ -156,8 +153,13 @@ class ProcFS:
                 continue
             seen.add(pid)
             pids.append(pid)
-            todo.extend(self._children(pid))
-        return pids
+            kids = self._children(pid, all_threads)
+            if kids is None:  # no children files: keep what the last full walk found
+                break
+            todo.extend(kids)
+        # A quick walk cannot see children of non-main threads: keep the known ones (one that
+        # has exited fails its stat read and counts nothing; the next full walk drops it).
+        return pids + [p for p in known or () if p not in seen]
 
     def tree_cpu_and_rss(self, pids: list[int]) -> tuple[float, int]:
         """CPU-seconds and resident bytes of the processes, from one read of proc/<pid>/stat

@@ -1,8 +1,9 @@
 """RAM power model for machines without a DRAM RAPL domain.
 
 power_w = W_PER_GB x memory in use. 0.3725 W/GB is Green Algorithms' figure (Lannelongue et
-al., Adv. Sci. 2021, from Micron's DDR4 power calculator). DRAM power is mostly refresh and
-background, so memory in use is a proxy, not a measurement: the band is wide.
+al., Adv. Sci. 2021; their data file cites doi:10.1145/3076113.3076117 and a DDR4 review).
+DRAM power is mostly refresh and background, so memory in use is a proxy, not a measurement:
+the band is wide.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from pathlib import Path
 from wattprint.errors import SensorError, SensorPermissionError, SensorUnavailableError
 from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
 from wattprint.sensors.counters import counter_delta, max_safe_interval_s
+from wattprint.sensors.pread import PreadFile
 
 DEFAULT_POWERCAP_DIR = Path("/sys/class/powercap")
 ENV_POWERCAP_DIR = "WATTPRINT_POWERCAP_DIR"
@@ -83,16 +84,43 @@ def _max_power_w(zone: Path) -> float:
     return FALLBACK_MAX_POWER_W
 
 
+def _zone_entries(root: Path) -> dict[str, Path]:
+    """Zone directories by name, from the flat ``/sys/class/powercap`` layout (every zone a
+    top-level link) or the nested ``/sys/devices/virtual/powercap[/intel-rapl]`` one (each
+    sub-zone inside its parent), whichever ``root`` is."""
+    found: dict[str, Path] = {}
+    todo = [(root, 0)]
+    while todo:
+        directory, depth = todo.pop()
+        try:
+            children = sorted(directory.iterdir())
+        except OSError:
+            continue
+        for entry in children:
+            if _ZONE_RE.match(entry.name):
+                if entry.name not in found:
+                    found[entry.name] = entry
+                    if depth < 3:
+                        todo.append((entry, depth + 1))
+            elif depth == 0 and entry.name in ("intel-rapl", "intel-rapl-mmio"):
+                todo.append((entry, depth + 1))
+    return found
+
+
 def find_zones(root: Path) -> list[RaplZone]:
     """The zones to count: packages and their dram sub-zones. Raises SensorUnavailableError."""
     if not root.is_dir():
-        raise SensorUnavailableError(f"no powercap directory at {root}")
+        raise SensorUnavailableError(
+            f"no powercap directory at {root} (VMs and CPUs without RAPL have none; in a "
+            "container, bind-mount the host's /sys/class/powercap and set "
+            f"{ENV_POWERCAP_DIR})"
+        )
     entries: dict[str, list[tuple[int, int | None, Path]]] = {}
-    for entry in root.iterdir():
-        m = _ZONE_RE.match(entry.name)
-        if m:
-            sub = int(m.group(3)) if m.group(3) is not None else None
-            entries.setdefault(m.group(1), []).append((int(m.group(2)), sub, entry))
+    for name, entry in _zone_entries(root).items():
+        m = _ZONE_RE.match(name)
+        assert m is not None
+        sub = int(m.group(3)) if m.group(3) is not None else None
+        entries.setdefault(m.group(1), []).append((int(m.group(2)), sub, entry))
     kind = "intel-rapl" if "intel-rapl" in entries else "intel-rapl-mmio"
     zones: list[RaplZone] = []
     package_names: dict[int, str] = {}
@@ -117,7 +145,10 @@ def find_zones(root: Path) -> list[RaplZone]:
             continue
         zones.append(RaplZone(path, name, device, component, range_uj, _max_power_w(path)))
     if not zones:
-        raise SensorUnavailableError(f"no RAPL package zones under {root}")
+        raise SensorUnavailableError(
+            f"no RAPL package zones under {root} (in a container the zones may be masked: "
+            f"bind-mount the host's /sys/class/powercap and set {ENV_POWERCAP_DIR})"
+        )
     return zones
 
 
@@ -135,7 +166,7 @@ class RaplSensor(Sensor):
 
     def __init__(self, zone: RaplZone, vendor: str = "intel") -> None:
         self.zone = zone
-        self._energy_file = zone.path / "energy_uj"
+        self._energy_file = PreadFile(str(zone.path / "energy_uj"))
         part = "dram" if zone.component is Component.RAM else "package"
         vendor_key = "amd" if vendor == "amd" else "intel"
         self.info = SensorInfo(
@@ -148,27 +179,33 @@ class RaplSensor(Sensor):
         )
         self.max_interval_s = max_safe_interval_s(zone.range_uj, zone.max_power_w)
         self._last_uj: int | None = None
+        self._last_t_s = 0.0
+        # DRAM is attributed by memory share, which the meter reads on full reads only.
+        self.slow = zone.component is Component.RAM
 
     def read_uj(self) -> int:
         try:
-            return int(self._energy_file.read_text())
+            return int(self._energy_file.read(64))
         except PermissionError as exc:
-            raise SensorPermissionError(permission_message(self._energy_file)) from exc
+            raise SensorPermissionError(permission_message(Path(self._energy_file.path))) from exc
         except (OSError, ValueError) as exc:
-            raise SensorError(f"cannot read {self._energy_file}: {exc}") from exc
+            raise SensorError(f"cannot read {self._energy_file.path}: {exc}") from exc
 
     def begin(self, usage: Usage) -> None:
-        self._last_uj = self.read_uj()
+        self._last_uj, self._last_t_s = self.read_uj(), usage.t_s
 
     def step(self, prev: Usage, cur: Usage) -> Step:
-        value_uj = self.read_uj()
-        last_uj, self._last_uj = self._last_uj, value_uj
+        value_uj = self.read_uj()  # a failed read raises: the meter marks a gap, we keep the
+        last_uj, last_t_s = self._last_uj, self._last_t_s  # last good reading for next time
+        self._last_uj, self._last_t_s = value_uj, cur.t_s
         if last_uj is None:
             return Step(0.0, gap="no baseline reading")
         d = counter_delta(
-            last_uj, value_uj, self.zone.range_uj, cur.t_s - prev.t_s, self.zone.max_power_w
+            last_uj, value_uj, self.zone.range_uj, cur.t_s - last_t_s, self.zone.max_power_w
         )
-        return Step(d.energy_uj / 1e6, gap=d.gap)
+        # After failed reads the counter still holds their energy: this step covers them.
+        since_s = last_t_s if last_t_s < prev.t_s and d.gap is None else None
+        return Step(d.energy_uj / 1e6, gap=d.gap, since_s=since_s)
 
 
 def discover_rapl(root: Path, vendor: str = "intel") -> list[RaplSensor]:

@@ -1,0 +1,89 @@
+"""Run the measured command as a child and pass on the signals meant for it.
+
+A terminal's Ctrl-C reaches the whole foreground process group, the child included, so
+forwarding *that* SIGINT would deliver it twice; a ``kill -INT`` (or a scheduler's or Docker's
+stop signal) reaches wattprint alone and must be forwarded. The two differ only in the sender,
+which ``sigtimedwait`` reports (``si_code``: SI_KERNEL for the terminal, <= 0 for kill/tgkill/
+sigqueue). So on Linux the signals are blocked in every thread — before the sampler thread
+starts, so it inherits the mask — and waited for; the child is spawned with an empty mask.
+Elsewhere SIGTERM is forwarded by a handler and SIGINT left to the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Sequence
+from types import FrameType, TracebackType
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_SI_KERNEL = 0x80  # si_code of a signal the kernel raised itself (terminal keys)
+
+
+def exit_code(returncode: int) -> int:
+    """A shell's exit code for a child's return code: 128 + N when killed by signal N."""
+    return returncode if returncode >= 0 else 128 - returncode
+
+
+class ChildRunner:
+    """``with ChildRunner() as r: ...; code = r.run(cmd)`` — enter before starting threads."""
+
+    def __init__(self) -> None:
+        self._precise = hasattr(signal, "sigtimedwait") and hasattr(os, "posix_spawnp")
+        self._old_mask: set[int | signal.Signals] | None = None
+
+    def __enter__(self) -> ChildRunner:
+        if self._precise:
+            waited = {*FORWARDED, signal.SIGCHLD}
+            self._old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, waited)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._old_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._old_mask)
+
+    def run(self, cmd: Sequence[str]) -> int:
+        """Run ``cmd`` to its end; returns its return code (negative: killed by a signal).
+        Raises OSError when it cannot be started."""
+        return self._run_precise(cmd) if self._precise else self._run_portable(cmd)
+
+    def _run_precise(self, cmd: Sequence[str]) -> int:
+        # Python ignores SIGPIPE and SIGXFSZ; like subprocess, give the child the defaults.
+        reset = [s for s in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, s)]
+        pid = os.posix_spawnp(
+            cmd[0],
+            list(cmd),
+            dict(os.environ),
+            setsigmask=(),
+            setsigdef=[getattr(signal, s) for s in reset],
+        )
+        waited = {*FORWARDED, signal.SIGCHLD}
+        while True:
+            info = signal.sigtimedwait(waited, 1.0)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            if info is not None and info.si_signo != signal.SIGCHLD and info.si_code != _SI_KERNEL:
+                os.kill(pid, info.si_signo)
+
+    def _run_portable(self, cmd: Sequence[str]) -> int:  # pragma: no cover - non-Linux
+        child = subprocess.Popen(list(cmd))
+
+        def forward(signum: int, frame: FrameType | None) -> None:
+            child.send_signal(signum)
+
+        previous = signal.signal(signal.SIGTERM, forward)
+        try:
+            while True:
+                try:
+                    return child.wait()
+                except KeyboardInterrupt:  # the terminal sent it to the child too
+                    continue
+        finally:
+            signal.signal(signal.SIGTERM, previous)
