@@ -404,3 +404,20 @@ def test_child_of_the_main_thread_is_seen_within_a_tick(
         snap = tracker.meter.tick()
         assert snap.energy_j[0] == pytest.approx((idle_w + (max_w - idle_w) * 0.5) * second)
     tracker.stop()
+
+
+def test_a_tracker_can_be_reused_and_closes_its_files(tmp_path: Path, clock: FakeClock) -> None:
+    pc = intel_two_socket(tmp_path / "sys")
+    hw = HardwareOptions(powercap_dir=pc.class_dir, storage=False)
+    tracker = wattprint.Tracker(scope="machine", hardware=hw, clock=clock, background=False)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    for energy_j in (100.0, 250.0):
+        tracker.start()
+        tracker.begin_window("w")
+        clock.advance(1.0)
+        pc.zones["intel-rapl:0"].add_energy_j(energy_j)
+        tracker.end_window("w")
+        run = tracker.stop()
+        assert [w.name for w in run.windows] == ["w"]  # not the previous run's too
+        assert run.component("cpu")[0].energy_j == pytest.approx(energy_j, rel=1e-4)
+    assert len(os.listdir("/proc/self/fd")) == fds_before

@@ -259,6 +259,13 @@ class Meter:
             # earlier intervals), so cap the running total at the machine's instead.
             self._total_j[i] = min(self._total_j[i] + energy_j, self._machine_j[i])
 
+    def close(self) -> None:
+        """Release open files (counters stay readable: snapshots already taken are kept)."""
+        with self._lock:
+            self.probe.close()
+            for sensor in self.sensors:
+                sensor.close()
+
     def gap_s(self, sensor: int, start_s: float, end_s: float) -> float:
         """Seconds of ``[start_s, end_s]`` in which ``sensor`` was not measured."""
         with self._lock:

@@ -153,7 +153,7 @@ class Tracker:
             cpu_tdp_w=cpu_tdp_w if cpu_tdp_w is not None else hw.cpu_tdp_w,
             cpu_model=cpu_model or hw.cpu_model,
         )
-        if zone is not None and not zone.strip():
+        if zone is not None and (not isinstance(zone, str) or not zone.strip()):
             raise ConfigError(
                 "zone is empty; give a code such as 'DE' or 'US-CA', or leave it "
                 "unset (no CO2 is computed then)"
@@ -184,6 +184,8 @@ class Tracker:
                 "this Tracker is already running; stop() it first or create another"
             )
         self._owner_pid = os.getpid()
+        self._open, self._windows, self._error = {}, [], None  # a Tracker may be reused
+        self._warned, self._messages = set(), []
         hw = self._hardware
         if self._sensors_override is not None:
             sensors, reader, cgroup = self._sensors_override, None, None
@@ -208,6 +210,7 @@ class Tracker:
         if self._background:
             shared_sampler().remove(meter)  # first, so no tick lands after the final read
         end = meter.read()
+        meter.close()
         comps = self._components(start.snap, end)
         energy_kwh = sum(c.energy_kwh for c in comps)
         run = Run(

@@ -19,6 +19,8 @@ from wattprint.sensors.procfs import ProcFS
 class DiskReader(Protocol):
     def read(self) -> dict[str, DiskCounters]: ...
 
+    def close(self) -> None: ...
+
 
 class UsageProbe:
     """Reads machine counters, and process-tree counters when ``root_pid`` is given."""
@@ -43,6 +45,8 @@ class UsageProbe:
 
     def close(self) -> None:
         self.procfs.close()
+        if self.disks is not None:
+            self.disks.close()
 
     def read(self, t_s: float, full: bool = True) -> Usage:
         """One snapshot. A *full* read also covers the slow-changing counters (memory, disks,

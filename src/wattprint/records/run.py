@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 J_PER_KWH = 3.6e6
@@ -26,6 +26,13 @@ class ComponentEnergy:
     @property
     def energy_j(self) -> float:
         return self.energy_kwh * J_PER_KWH
+
+
+def _component(d: dict[str, Any]) -> ComponentEnergy:
+    names = {f.name for f in fields(ComponentEnergy)}
+    kw = {k: v for k, v in d.items() if k in names}
+    kw["notes"] = tuple(d.get("notes", ()))
+    return ComponentEnergy(**kw)
 
 
 def combined_uncertainty_pct(components: tuple[ComponentEnergy, ...]) -> float:
@@ -75,6 +82,17 @@ class Run:
     wattprint_version: str = ""
     host: str = ""
     samples: int = 0  # sensor readings taken during the run
+    # -- context, for the run store ---------------------------------------------------------
+    status: str = "finished"  # running | finished | failed | interrupted
+    ended_at: str | None = None  # ISO 8601 UTC; None while running
+    experiment: str | None = None
+    tags: tuple[str, ...] = ()
+    command: tuple[str, ...] | None = None  # for `wattprint run`: the command line
+    signal: int | None = None  # the signal that ended the command, if one did
+    user: str = ""
+    git_commit: str | None = None  # of the working directory's repository, when in one
+    python_version: str = ""
+    packages: dict[str, str] = field(default_factory=dict)  # versions of loaded ML packages
 
     @property
     def energy_j(self) -> float:
@@ -93,9 +111,41 @@ class Run:
         d["windows"] = [dict(w, components=list(w["components"])) for w in d["windows"]]
         d["components"] = list(d["components"])
         d["warnings"] = list(d["warnings"])
+        d["tags"] = list(d["tags"])
+        if d["command"] is not None:
+            d["command"] = list(d["command"])
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Run:
+        """Inverse of :meth:`to_dict` (unknown keys are ignored, missing ones defaulted)."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["components"] = tuple(_component(c) for c in d.get("components", ()))
+        kw["windows"] = tuple(
+            Window(**{**w, "components": tuple(_component(c) for c in w.get("components", ()))})
+            for w in d.get("windows", ())
+        )
+        kw["warnings"] = tuple(d.get("warnings", ()))
+        kw["tags"] = tuple(d.get("tags", ()))
+        if d.get("command") is not None:
+            kw["command"] = tuple(d["command"])
+        return cls(**kw)
 
     def to_json(self, indent: int | None = 2) -> str:
         import json
 
         return json.dumps(self.to_dict(), indent=indent)
+
+
+@dataclass(frozen=True)
+class TimelineData:
+    """A run's cumulative energy over time, per component, for plots and the store.
+
+    ``t_s`` are seconds since the run started; ``energy_j[key]`` (key ``"cpu:package-0"``) the
+    cumulative joules at those instants. Kept apart from :class:`Run` so the JSON record stays
+    small.
+    """
+
+    t_s: tuple[float, ...]
+    energy_j: dict[str, tuple[float, ...]]

@@ -112,3 +112,6 @@ class Sensor(ABC):
     @abstractmethod
     def step(self, prev: Usage, cur: Usage) -> Step:
         """Energy in joules between the previous reading and now (machine level, >= 0)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most sensors hold nothing open
+        """Release files or handles; the sensor is not stepped again."""

@@ -198,6 +198,9 @@ class DiskStatsReader:
         text = self._read_text()
         return {} if text is None else _parse(text, self._names)
 
+    def close(self) -> None:
+        self._file.close()
+
     def _read_text(self) -> str | None:
         try:
             return self._file.read_all().decode("ascii", "replace")

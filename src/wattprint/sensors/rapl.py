@@ -194,6 +194,9 @@ class RaplSensor(Sensor):
     def begin(self, usage: Usage) -> None:
         self._last_uj, self._last_t_s = self.read_uj(), usage.t_s
 
+    def close(self) -> None:
+        self._energy_file.close()
+
     def step(self, prev: Usage, cur: Usage) -> Step:
         value_uj = self.read_uj()  # a failed read raises: the meter marks a gap, we keep the
         last_uj, last_t_s = self._last_uj, self._last_t_s  # last good reading for next time
