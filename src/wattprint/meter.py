@@ -183,7 +183,7 @@ class Meter:
             for i, sensor in enumerate(self.sensors):
                 try:
                     sensor.begin(usage)
-                except (SensorError, OSError) as exc:
+                except Exception as exc:  # noqa: BLE001 - one bad sensor must not stop the run
                     self._live[i] = False
                     self._warn(
                         f"begin:{i}",
@@ -243,7 +243,7 @@ class Meter:
                 gap = "process use counters unreadable, cannot attribute"
             else:
                 energy_j *= share
-        if step.since_s is not None:  # the earlier gaps of this sensor were filled after all
+        if step.since_s is not None and gap is None:  # the earlier gaps were filled after all
             self.gaps = [g for g in self.gaps if g.sensor != i or g.start_s < step.since_s]
         if gap is not None:
             self.gaps.append(Gap(i, prev.t_s, cur.t_s, gap))

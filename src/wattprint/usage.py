@@ -57,10 +57,11 @@ class UsageProbe:
         if self._psutil:
             return _psutil_usage(t_s, self.root_pid)
         fs = self.procfs
-        busy_s = None
-        if self.cgroup is not None and self.cgroup.quota_cpus is not None:
-            busy_s = self.cgroup.usage_s()  # None without a usage counter: the host's instead
-        if busy_s is None:
+        cgroup = self.cgroup
+        if cgroup is not None and cgroup.quota_cpus is not None and cgroup.usage_file is not None:
+            # Never mix in the host's counter when one read fails: that would be a jump.
+            busy_s = cgroup.usage_s()
+        else:
             busy_s = fs.machine_busy_cpu_s()
         disks = self.disks.read() if full and self.disks is not None else None
         mem_used_b = fs.machine_mem_used_b() if full else None

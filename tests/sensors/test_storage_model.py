@@ -16,7 +16,6 @@ from wattprint.sensors.storage_model import (
     DiskPower,
     StorageSensor,
     discover_storage,
-    total_io_b,
 )
 
 
@@ -123,11 +122,6 @@ def test_begin_requires_the_disk() -> None:
         sensor.begin(usage(0.0, e=counters(0)))
     with pytest.raises(SensorUnavailableError):
         sensor.begin(Usage(t_s=0.0))
-
-
-def test_total_io_b() -> None:
-    assert total_io_b({}) == 0
-    assert total_io_b({"a": counters(1, 512, 1024), "b": counters(9, 4096, 0)}) == 5632
 
 
 def test_discover_storage(tmp_path: Path) -> None:

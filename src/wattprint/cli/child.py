@@ -48,6 +48,13 @@ class ChildRunner:
         if self._old_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, self._old_mask)
 
+    def drain(self) -> None:
+        """Discard the signals that arrived after the child ended (they were meant for it)."""
+        if self._old_mask is not None:
+            waited = {*FORWARDED, signal.SIGCHLD}
+            while signal.sigtimedwait(waited, 0) is not None:
+                pass
+
     def run(self, cmd: Sequence[str]) -> int:
         """Run ``cmd`` to its end; returns its return code (negative: killed by a signal).
         Raises OSError when it cannot be started."""

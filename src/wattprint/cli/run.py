@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if not (math.isfinite(args.pue) and args.pue >= 1.0):
         raise UsageError(
-            f"--pue {args.pue:g} is below 1; PUE is facility energy / IT energy "
+            f"--pue {args.pue:g} is not a number >= 1; PUE is facility energy / IT energy "
             "(1.0 = no overhead, typical data centres 1.1-1.6)"
         )
     if args.scope not in ("process", "machine"):
@@ -69,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
                 f"cannot run {cmd[0]!r}: {exc.strerror or exc}; check the name and PATH"
             ) from None
         record = replace(tracker.stop(), exit_code=code)
-    if json_path is not None:
-        write_json(record, json_path)
-    print(summary(record), file=sys.stderr)
+        # Still inside: a signal that arrives now waits until the record is written.
+        if json_path is not None:
+            write_json(record, json_path)
+        print(summary(record), file=sys.stderr)
+        runner.drain()  # the child is gone: nothing left to forward to
     return code
 
 

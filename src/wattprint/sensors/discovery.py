@@ -148,7 +148,11 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
                     "no dram zone under the RAPL packages (client CPUs and AMD expose none)",
                 )
             )
-        sensors.append(RamModelSensor(ProcFS(opts.proc_dir).machine_mem_total_b()))
+        procfs = ProcFS(opts.proc_dir)
+        try:
+            sensors.append(RamModelSensor(procfs.machine_mem_total_b()))
+        finally:
+            procfs.close()
 
     reader: DiskStatsReader | None = None
     if opts.storage:

@@ -120,11 +120,19 @@ class ProcFS:
             if found:
                 self._has_children_file = True
                 return kids
-            if self._has_children_file is None and all_threads and tids:
+            if self._has_children_file is None and tids and self._lacks_children_file(tasks, tids):
                 self._has_children_file = False
             elif not all_threads:
                 return None
         return self._children_by_scan(pid) if all_threads else None
+
+    @staticmethod
+    def _lacks_children_file(tasks: str, tids: list[str]) -> bool:
+        """True when the kernel has no ``children`` files (CONFIG_PROC_CHILDREN off), as
+        opposed to a process that exited between listing its threads and reading them."""
+        return os.path.isdir(f"{tasks}/{tids[0]}") and not os.path.exists(
+            f"{tasks}/{tids[0]}/children"
+        )
 
     def _children_by_scan(self, pid: int) -> list[int]:
         kids = []

@@ -112,8 +112,8 @@ def find_zones(root: Path) -> list[RaplZone]:
     if not root.is_dir():
         raise SensorUnavailableError(
             f"no powercap directory at {root} (VMs and CPUs without RAPL have none; in a "
-            "container, bind-mount the host's /sys/class/powercap and set "
-            f"{ENV_POWERCAP_DIR})"
+            "container, bind-mount the host's /sys/devices/virtual/powercap and set "
+            f"{ENV_POWERCAP_DIR} to it)"
         )
     entries: dict[str, list[tuple[int, int | None, Path]]] = {}
     for name, entry in _zone_entries(root).items():
@@ -147,7 +147,8 @@ def find_zones(root: Path) -> list[RaplZone]:
     if not zones:
         raise SensorUnavailableError(
             f"no RAPL package zones under {root} (in a container the zones may be masked: "
-            f"bind-mount the host's /sys/class/powercap and set {ENV_POWERCAP_DIR})"
+            "bind-mount the host's /sys/devices/virtual/powercap and set "
+            f"{ENV_POWERCAP_DIR} to it)"
         )
     return zones
 

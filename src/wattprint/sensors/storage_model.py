@@ -6,8 +6,8 @@ For one whole disk over an interval of ``dt_s`` seconds::
     power_w       = idle_w + (active_w - idle_w) * busy_fraction
     energy_j      = power_w * dt_s
 
-This is machine-level energy. The meter attributes a share to a process tree with
-:func:`total_io_b` (see ``docs/methods/storage.md``). The figures and their sources are in
+This is machine-level energy. The meter attributes a share of it to a process tree by the
+tree's share of the bytes moved (``meter.process_share``). The figures and their sources are in
 ``docs/methods/storage.md``; keep the two in step.
 """
 
@@ -21,7 +21,6 @@ from types import MappingProxyType
 from wattprint.errors import SensorUnavailableError
 from wattprint.sensors.base import (
     Component,
-    DiskCounters,
     Provenance,
     Sensor,
     SensorInfo,
@@ -30,7 +29,7 @@ from wattprint.sensors.base import (
 )
 from wattprint.sensors.diskstats import DiskKind, DiskStatsReader
 
-__all__ = ["POWER_TABLE", "DiskPower", "StorageSensor", "discover_storage", "total_io_b"]
+__all__ = ["POWER_TABLE", "DiskPower", "StorageSensor", "discover_storage"]
 
 METHOD = "disk-io-model"
 
@@ -86,11 +85,6 @@ POWER_TABLE: Mapping[DiskKind, DiskPower] = MappingProxyType(
         ),
     }
 )
-
-
-def total_io_b(disks: Mapping[str, DiskCounters]) -> int:
-    """Bytes read plus bytes written, summed over ``disks`` (cumulative, like the counters)."""
-    return sum(c.read_b + c.written_b for c in disks.values())
 
 
 class StorageSensor(Sensor):
