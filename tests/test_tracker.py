@@ -119,8 +119,8 @@ def test_unknown_cpu_is_generic_with_one_warning(tmp_path: Path, clock: FakeCloc
     assert cpu.energy_j == pytest.approx(GENERIC_W_PER_THREAD * 4 * 3)
     assert cpu.details["basis"] == "generic" and cpu.details["matched_name"] is None
     assert cpu.uncertainty_pct >= 60
-    assert any("cpu_tdp_w" in n and "WATTPRINT_CPU_MODEL" in n for n in cpu.notes)
-    assert len([w for w in run.warnings if "no known TDP" in w]) == 1
+    assert any("cpu_tdp_w" in n and "WATTPRINT_CPU_TDP_W" in n and "vCPUs" in n for n in cpu.notes)
+    assert len([w for w in run.warnings if "names no known model" in w]) == 1
 
 
 def test_tdp_override_from_argument_and_env(
@@ -420,4 +420,62 @@ def test_a_tracker_can_be_reused_and_closes_its_files(tmp_path: Path, clock: Fak
         run = tracker.stop()
         assert [w.name for w in run.windows] == ["w"]  # not the previous run's too
         assert run.component("cpu")[0].energy_j == pytest.approx(energy_j, rel=1e-4)
+    assert len(os.listdir("/proc/self/fd")) == fds_before
+
+
+def test_stop_failure_does_not_mask_the_users_exception(tmp_path: Path, clock: FakeClock) -> None:
+    pc = intel_two_socket(tmp_path / "sys")
+    hw = HardwareOptions(powercap_dir=pc.class_dir, storage=False)
+    out = tmp_path / "out" / "run.json"
+    (tmp_path / "out").mkdir()
+    tracker = wattprint.Tracker(hardware=hw, clock=clock, background=False, json_path=out)
+    (tmp_path / "out").rmdir()  # the record can no longer be written at stop()
+    with (
+        pytest.raises(ValueError, match="the user's"),
+        pytest.warns(UserWarning, match="record"),
+        tracker,
+    ):
+        raise ValueError("the user's")
+
+
+def test_unwritable_json_path_is_rejected_up_front(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        wattprint.Tracker(json_path=tmp_path / "missing" / "run.json")
+    with pytest.raises(ConfigError, match="directory"):
+        wattprint.Tracker(json_path=tmp_path)
+
+
+def test_interval_is_bounded() -> None:
+    with pytest.raises(ConfigError, match="3600"):
+        wattprint.Tracker(interval_s=1e10)
+
+
+def test_decorated_function_runs_even_if_measuring_cannot_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    @wattprint.track(scope="machine")
+    def work() -> int:
+        return 5
+
+    def broken(self: object) -> object:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(wattprint.Tracker, "start", broken)
+    with pytest.warns(UserWarning, match="not measuring"):
+        assert work() == 5
+
+
+def test_ticks_racing_stop_leave_no_open_files(tmp_path: Path) -> None:
+    """A tick already in flight when stop() removes the meter must not reopen its files."""
+    pc = intel_two_socket(tmp_path / "sys")
+    hw = HardwareOptions(powercap_dir=pc.class_dir)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        tracker = wattprint.Tracker(scope="machine", hardware=hw, interval_s=0.01).start()
+        __import__("time").sleep(0.02)
+        assert tracker.meter is not None
+        meter = tracker.meter
+        tracker.stop()
+        assert meter.tick() is None  # a late tick is a no-op
+    __import__("time").sleep(0.05)
     assert len(os.listdir("/proc/self/fd")) == fds_before

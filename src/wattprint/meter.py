@@ -165,6 +165,7 @@ class Meter:
         self._live = [True] * len(self.sensors)
         self.gaps: list[Gap] = []
         self.reads = 0  # readings taken (the timeline keeps a thinned subset)
+        self._closed = False
         self._checked: set[int] = set()
         self._process_scope = scope == "process"
         # Components are fixed per sensor kind; read once, not per tick (CpuModelSensor's
@@ -199,6 +200,8 @@ class Meter:
         """Step the sensors to now. Window edges and stop() make full reads; the sampler's
         ticks are fast reads, with a full one every ``full_every_s``."""
         with self._lock:
+            if self._closed:
+                raise RuntimeError("Meter.read() after close()")
             prev, prev_full = self._prev, self._prev_full
             if prev is None or prev_full is None:
                 raise RuntimeError("Meter.read() before begin()")
@@ -218,11 +221,23 @@ class Meter:
             self.timeline.add(snap)
             return snap
 
-    def tick(self) -> Snapshot:
-        """The sampler's periodic read."""
+    def tick(self) -> Snapshot | None:
+        """The sampler's periodic read; None once closed (a tick racing ``stop()``)."""
+        if self._closed:
+            return None
         prev_full = self._prev_full
         full = prev_full is None or self.clock() - prev_full.t_s >= self.full_every_s
-        return self.read(full=full)
+        try:
+            return self.read(full=full)
+        except Exception as exc:  # noqa: BLE001 - tell the user once; the next tick may work
+            if self._closed:
+                return None
+            self._warn(
+                "tick",
+                f"a sampling tick failed ({type(exc).__name__}: {exc}); the "
+                "run goes on and the next reading covers the interval",
+            )
+            return None
 
     def _step(self, i: int, sensor: Sensor, prev: Usage, cur: Usage) -> None:
         try:
@@ -262,6 +277,7 @@ class Meter:
     def close(self) -> None:
         """Release open files (counters stay readable: snapshots already taken are kept)."""
         with self._lock:
+            self._closed = True
             self.probe.close()
             for sensor in self.sensors:
                 sensor.close()

@@ -84,7 +84,8 @@ class Sampler:
                             (nxt if nxt >= now else now + interval_s, next(self._seq), meter),
                         )
             if wait_s > 0:
-                self._wake.acquire(timeout=wait_s)  # locked again afterwards either way
+                # locked again afterwards either way
+                self._wake.acquire(timeout=min(wait_s, threading.TIMEOUT_MAX))
                 continue
             try:
                 meter.tick()

@@ -33,6 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Faster sampling would cost more than it tells: counters are read at every window edge anyway.
 MIN_INTERVAL_S = 0.01
+MAX_INTERVAL_S = 3600.0
 
 
 class WattprintWarning(UserWarning):
@@ -125,8 +126,14 @@ class Tracker:
             interval_s,
             minimum=MIN_INTERVAL_S,
             inclusive=True,
-            hint=f"give seconds between samples, from {MIN_INTERVAL_S:g} (100 Hz) up, e.g. 1.0",
+            hint=f"give seconds between samples, {MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}, "
+            "e.g. 1.0",
         )
+        if self.interval_s > MAX_INTERVAL_S:
+            raise ConfigError(
+                f"interval_s={interval_s!r} is out of range; give seconds between samples, "
+                f"{MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}, e.g. 1.0"
+            )
         self.pue = _check_number(
             "pue",
             pue,
@@ -163,6 +170,8 @@ class Tracker:
         self._intensity = carbon.lookup(zone) if zone else None
         self._pid_root = pid
         self._json_path = Path(json_path) if json_path is not None else None
+        if self._json_path is not None:
+            check_json_path(self._json_path)
         self._sensors_override = list(sensors) if sensors is not None else None
         self._clock = clock or time.monotonic
         self._background = background
@@ -245,9 +254,14 @@ class Tracker:
         return self.start()
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if exc is not None:
-            self._error = f"{type(exc).__name__}: {exc}"
-        self.stop()
+        if exc is None:
+            self.stop()
+            return
+        self._error = f"{type(exc).__name__}: {exc}"
+        try:
+            self.stop()
+        except Exception as stop_exc:  # noqa: BLE001 - the user's exception must come through
+            warnings.warn(f"could not record the run: {stop_exc}", WattprintWarning, stacklevel=2)
 
     @property
     def running(self) -> bool:
@@ -350,6 +364,17 @@ class Tracker:
         warnings.warn(message, WattprintWarning, stacklevel=3)
 
 
+def check_json_path(path: Path) -> None:
+    """Raise ConfigError now if the record could not be written there at stop()."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; give a file path, e.g. {path / 'run.json'}")
+    if not parent.is_dir():
+        raise ConfigError(f"directory {parent} does not exist; create it or choose another path")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"{path} is not writable; choose another path")
+
+
 def write_json(run: Run, path: Path) -> None:
     """Write the record atomically (a reader never sees half a file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -374,13 +399,26 @@ def track(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         opts = {"project": f.__qualname__, **options}
         Tracker(**opts)  # validate the options now, not at the first call
 
-        def finish(tracker: Tracker, failed: bool) -> None:
+        def begin() -> Tracker | None:
+            try:
+                return Tracker(**opts).start()
+            except Exception as exc:  # noqa: BLE001 - measuring must never break the function
+                warnings.warn(
+                    f"not measuring {f.__qualname__}: {exc}", WattprintWarning, stacklevel=3
+                )
+                return None
+
+        def finish(tracker: Tracker | None, exc: BaseException | None) -> None:
+            if tracker is None:
+                return
+            if exc is not None:
+                tracker._error = f"{type(exc).__name__}: {exc}"
             try:
                 wrapper.last_run = tracker.stop()  # type: ignore[attr-defined]
-            except Exception as exc:
-                if not failed:
-                    raise
-                warnings.warn(f"could not record the run: {exc}", WattprintWarning, stacklevel=3)
+            except Exception as stop_exc:  # noqa: BLE001 - the function's outcome comes first
+                warnings.warn(
+                    f"could not record the run: {stop_exc}", WattprintWarning, stacklevel=3
+                )
 
         import inspect
 
@@ -388,27 +426,25 @@ def track(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
 
             @functools.wraps(f)
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                tracker = Tracker(**opts).start()
+                tracker = begin()
                 try:
                     result = await f(*args, **kwargs)
                 except BaseException as exc:
-                    tracker._error = f"{type(exc).__name__}: {exc}"
-                    finish(tracker, True)
+                    finish(tracker, exc)
                     raise
-                finish(tracker, False)
+                finish(tracker, None)
                 return result
         else:
 
             @functools.wraps(f)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                tracker = Tracker(**opts).start()
+                tracker = begin()
                 try:
                     result = f(*args, **kwargs)
                 except BaseException as exc:
-                    tracker._error = f"{type(exc).__name__}: {exc}"
-                    finish(tracker, True)
+                    finish(tracker, exc)
                     raise
-                finish(tracker, False)
+                finish(tracker, None)
                 return result
 
         wrapper.last_run = None  # type: ignore[attr-defined]

@@ -82,7 +82,8 @@ def test_vm_match_without_cores_is_generic() -> None:
     assert spec.matched_name == "Intel Xeon Gold 6248"
     assert spec.tdp_w == 150.0
     assert spec.uncertainty_pct == GENERIC_UNCERTAINTY_PCT
-    assert any("thread count is unknown" in n for n in spec.notes)
+    assert spec.warning is not None and "database lacks it" in spec.warning
+    assert "150 W x vCPUs / host threads" in spec.warning
 
 
 def test_override_wins_and_skips_the_database() -> None:
@@ -223,7 +224,8 @@ def test_no_warning_unless_generic(basis: str) -> None:
 
 
 def test_generic_warns_with_the_band_and_the_override() -> None:
-    info = _sensor(_spec("generic")).info
+    cpu = _cpu("Reported CPU", sockets=1, logical=4, vm=False)
+    info = _sensor(resolve_cpu_power(cpu, 4.0, lookup=_Lookup({}))).info
     assert info.warning is not None
     assert "'Reported CPU'" in info.warning
     assert "70" in info.warning

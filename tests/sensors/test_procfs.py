@@ -417,3 +417,20 @@ def test_tree_of_a_real_process_includes_its_children() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_short_lived_threads_leave_no_open_files() -> None:
+    """Each thread has its own children file; caching them would leak one per thread."""
+    import threading
+
+    fs = ProcFS()
+    fds_before = len(os.listdir("/proc/self/fd"))
+    for _ in range(30):
+        stop = threading.Event()
+        t = threading.Thread(target=stop.wait)
+        t.start()
+        fs.tree(os.getpid())  # a full walk while the thread lives
+        stop.set()
+        t.join()
+    assert len(os.listdir("/proc/self/fd")) <= fds_before + 1  # the main thread's file
+    fs.close()

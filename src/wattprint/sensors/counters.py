@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MIN_JUDGED_S = 0.05
+
 
 @dataclass(frozen=True, slots=True)
 class CounterDelta:
@@ -29,12 +31,19 @@ def counter_delta(
     modulus, while the hardware's is one energy unit more (61 µJ on Intel, 15 µJ on AMD): that
     is the error per wrap. Never returns a negative energy.
     """
+    # Counters move in steps (RAPL updates every ~1 ms), so two reads a few microseconds apart
+    # can imply any power: judge plausibility over at least MIN_JUDGED_S.
+    dt_s = max(dt_s, MIN_JUDGED_S)
     if cur_uj >= prev_uj:
-        return CounterDelta(cur_uj - prev_uj)
+        delta_uj = cur_uj - prev_uj
+        if delta_uj / 1e6 / dt_s > max_power_w:
+            # More than the device can draw: it was reset and counted past the old value.
+            return CounterDelta(0, gap="counter jumped by more than the device can draw (reset)")
+        return CounterDelta(delta_uj)
     wrapped_uj = range_uj - prev_uj + cur_uj
     if wrapped_uj < 0:  # prev was above the declared range: the range is wrong or a reset
         return CounterDelta(0, gap="counter above its declared range (reset?)")
-    if dt_s > 0 and wrapped_uj / 1e6 / dt_s <= max_power_w:
+    if wrapped_uj / 1e6 / dt_s <= max_power_w:
         return CounterDelta(wrapped_uj)
     return CounterDelta(0, gap="counter went backwards without a plausible wrap (reset)")
 

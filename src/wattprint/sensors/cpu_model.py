@@ -44,6 +44,7 @@ class CpuPowerSpec:
     capacity_cpus: float  # CPUs' worth of time we may use (logical CPUs or cgroup quota)
     uncertainty_pct: float
     notes: tuple[str, ...]
+    warning: str | None = None  # shown once per run: how to get a better estimate
 
     @property
     def max_power_w(self) -> float:
@@ -76,8 +77,8 @@ def resolve_cpu_power(
     if tdp_override_w is not None:
         if cpu.virtualised:
             notes.append(
-                "in a VM the TDP is split over the host's threads as if the VM's "
-                "vCPUs were whole packages; give your vCPUs' share as cpu_tdp_w"
+                "in a VM, cpu_tdp_w is taken as the full-load power of this VM's vCPUs "
+                "(the host TDP x vCPUs / host threads)"
             )
         return CpuPowerSpec(
             name,
@@ -118,15 +119,26 @@ def resolve_cpu_power(
                 MATCHED_VM_UNCERTAINTY_PCT,
                 tuple(notes),
             )
-        notes.append(
-            f"VM: {matched} matched but its thread count is unknown, so the generic "
-            "per-thread value is used"
+        warning = (
+            f"CPU {matched!r} (TDP {tdp_w:g} W) matched, but in a VM its thread count is "
+            f"needed to know this VM's share and the database lacks it: estimating "
+            f"{GENERIC_W_PER_THREAD:g} W per vCPU (±{GENERIC_UNCERTAINTY_PCT:g} %); set "
+            f"Tracker(cpu_tdp_w=...) or {ENV_CPU_TDP_W} to the full-load power of this VM's "
+            f"vCPUs ({tdp_w:g} W x vCPUs / host threads)"
+        )
+    elif cpu.virtualised:
+        warning = (
+            f"CPU {name!r} in a VM names no known model: estimating "
+            f"{GENERIC_W_PER_THREAD:g} W per vCPU (±{GENERIC_UNCERTAINTY_PCT:g} %); set "
+            f"Tracker(cpu_tdp_w=...) or {ENV_CPU_TDP_W} to the full-load power of this VM's "
+            "vCPUs (host TDP x vCPUs / host threads)"
         )
     else:
-        notes.append(
-            f"CPU {name!r} is not in the database or names no model; generic "
-            f"{GENERIC_W_PER_THREAD:g} W per thread used, {override_hint()}"
+        warning = (
+            f"CPU {name!r} has no known TDP: estimating {GENERIC_W_PER_THREAD:g} W per logical "
+            f"CPU (±{GENERIC_UNCERTAINTY_PCT:g} %); {override_hint()}"
         )
+    notes.append(warning)
     return CpuPowerSpec(
         name,
         match[0] if match else None,
@@ -136,6 +148,7 @@ def resolve_cpu_power(
         capacity_cpus,
         GENERIC_UNCERTAINTY_PCT,
         tuple(notes),
+        warning,
     )
 
 
@@ -166,13 +179,6 @@ class CpuModelSensor(Sensor):
             "max_power_w": s.max_power_w,
             "idle_power_w": s.idle_power_w,
         }
-        warning = None
-        if s.basis == "generic":
-            warning = (
-                f"CPU {s.reported_name!r} has no known TDP: estimating "
-                f"{s.w_per_thread:g} W per logical CPU (±{s.uncertainty_pct:g} %); "
-                f"{override_hint()}"
-            )
         return SensorInfo(
             Component.CPU,
             device,
@@ -181,7 +187,7 @@ class CpuModelSensor(Sensor):
             s.uncertainty_pct,
             s.notes,
             details,
-            warning,
+            s.warning,
         )
 
     def begin(self, usage: Usage) -> None:

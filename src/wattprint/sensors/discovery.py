@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from wattprint.errors import ConfigError, SensorPermissionError, SensorUnavailableError
+from wattprint.errors import (
+    ConfigError,
+    SensorError,
+    SensorPermissionError,
+    SensorUnavailableError,
+)
 from wattprint.sensors import cpu_db
 from wattprint.sensors.base import Component, Sensor
 from wattprint.sensors.cgroup import CgroupCpu, read_cgroup_cpu
@@ -118,6 +123,10 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
         warnings.append(str(exc))
     except SensorUnavailableError as exc:
         unavailable.append(Unavailable(Component.CPU, "rapl-powercap", str(exc)))
+    except SensorError as exc:  # e.g. EIO: the MSR read failed (offline CPUs, hypervisors)
+        msg = f"RAPL counters present but unreadable ({exc}); using the CPU model"
+        unavailable.append(Unavailable(Component.CPU, "rapl-powercap", msg))
+        warnings.append(msg)
 
     cpu_rapl = [s for s in rapl if s.info.component is Component.CPU]
     if cpu_rapl and capacity < cpu.logical_cpus:
@@ -161,6 +170,7 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
         if storage:
             sensors.extend(storage)
         else:
+            reader.close()
             reader = None
             unavailable.append(
                 Unavailable(

@@ -112,7 +112,10 @@ class ProcFS:
             kids: list[int] = []
             found = False
             for tid in tids:
-                text = self._read(f"{tasks}/{tid}/children")
+                # Only the main thread's file stays open (pruned with its process); threads
+                # come and go, and caching theirs would leak a descriptor per thread.
+                path = f"{tasks}/{tid}/children"
+                text = self._read(path) if tid == str(pid) else _read_once(path)
                 if text is None:
                     continue
                 found = True

@@ -31,6 +31,8 @@ ENV_POWERCAP_DIR = "WATTPRINT_POWERCAP_DIR"
 #: Upper bound on a zone's power when the kernel does not publish one (constraint files are
 #: absent in some VMs and on AMD). Used for wrap plausibility and the read interval only.
 FALLBACK_MAX_POWER_W = 1000.0
+#: How far above the declared maximum a zone may draw before a jump or wrap is judged a reset.
+PLAUSIBLE_FACTOR = 3.0
 
 #: RAPL accuracy, one band per source, see docs/methods/cpu.md. Intel package energy is measured
 #: by on-die sensors since Haswell (Khan et al., TOMPECS 2018: within a few percent of wall
@@ -178,7 +180,10 @@ class RaplSensor(Sensor):
             uncertainty_pct=UNCERTAINTY_PCT[vendor_key][part],
             details={"zone": str(zone.path), "max_energy_range_uj": zone.range_uj},
         )
-        self.max_interval_s = max_safe_interval_s(zone.range_uj, zone.max_power_w)
+        # The declared maximum is often PL1 (about the TDP) while turbo draws more: judge wraps
+        # and plan reads against a margin above it.
+        self._limit_w = PLAUSIBLE_FACTOR * zone.max_power_w
+        self.max_interval_s = max_safe_interval_s(zone.range_uj, self._limit_w)
         self._last_uj: int | None = None
         self._last_t_s = 0.0
         # DRAM is attributed by memory share, which the meter reads on full reads only.
@@ -204,9 +209,7 @@ class RaplSensor(Sensor):
         self._last_uj, self._last_t_s = value_uj, cur.t_s
         if last_uj is None:
             return Step(0.0, gap="no baseline reading")
-        d = counter_delta(
-            last_uj, value_uj, self.zone.range_uj, cur.t_s - last_t_s, self.zone.max_power_w
-        )
+        d = counter_delta(last_uj, value_uj, self.zone.range_uj, cur.t_s - last_t_s, self._limit_w)
         # After failed reads the counter still holds their energy: this step covers them.
         since_s = last_t_s if last_t_s < prev.t_s and d.gap is None else None
         return Step(d.energy_uj / 1e6, gap=d.gap, since_s=since_s)
@@ -215,6 +218,11 @@ class RaplSensor(Sensor):
 def discover_rapl(root: Path, vendor: str = "intel") -> list[RaplSensor]:
     """RAPL sensors that can be read now. Raises SensorPermissionError or SensorUnavailableError."""
     sensors = [RaplSensor(z, vendor) for z in find_zones(root)]
-    for s in sensors:
-        s.read_uj()  # fail early (permissions) so the caller can fall back to the model
+    try:
+        for s in sensors:
+            s.read_uj()  # fail early (permissions, EIO) so the caller can fall back to the model
+    except SensorError:
+        for s in sensors:
+            s.close()
+        raise
     return sensors
