@@ -8,15 +8,17 @@ from tests.fakes import FakeClock, FakeProc
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's wattprint settings."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never see the developer's wattprint settings, nor write to their run store."""
     for var in (
         "WATTPRINT_POWERCAP_DIR",
         "WATTPRINT_CPU_TDP_W",
         "WATTPRINT_CPU_MODEL",
         "WATTPRINT_ZONE",
+        "WATTPRINT_SIGNING_KEY",
     ):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WATTPRINT_DB", str(tmp_path / "wattprint-test-runs.sqlite3"))
 
 
 @pytest.fixture

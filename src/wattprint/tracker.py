@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import os
@@ -17,10 +18,13 @@ from typing import Any, TypeVar, overload
 from wattprint.carbon import intensity as carbon
 from wattprint.errors import ConfigError, TrackerStateError
 from wattprint.meter import SCOPES, Meter, Snapshot
+from wattprint.recording import Recorder, store_path, timeline_data
+from wattprint.records.context import git_commit, loaded_packages, python_version, user_name
 from wattprint.records.run import (
     J_PER_KWH,
     ComponentEnergy,
     Run,
+    TimelineData,
     Window,
     combined_uncertainty_pct,
 )
@@ -107,6 +111,11 @@ class Tracker:
         cpu_model: str | None = None,
         pid: int | None = None,
         json_path: str | os.PathLike[str] | None = None,
+        experiment: str | None = None,
+        tags: Sequence[str] = (),
+        db: str | os.PathLike[str] | bool | None = None,
+        checkpoint_s: float = 10.0,
+        command: Sequence[str] | None = None,
         hardware: HardwareOptions | None = None,
         sensors: Sequence[Sensor] | None = None,
         clock: Callable[[], float] | None = None,
@@ -168,6 +177,31 @@ class Tracker:
         zone = zone if zone is not None else carbon.zone_from_env()
         self.zone = zone
         self._intensity = carbon.lookup(zone) if zone else None
+        if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
+            raise ConfigError(f"tags must be a list of non-empty strings, got {tags!r}")
+        self.experiment = experiment
+        self.tags = tuple(tags)
+        self.command = tuple(command) if command is not None else None
+        self.checkpoint_s = _check_number(
+            "checkpoint_s",
+            checkpoint_s,
+            minimum=0.0,
+            inclusive=False,
+            hint="give seconds between checkpoints of the record, e.g. 10",
+        )
+        self._db_path, explicit = store_path(db)
+        self._db_problem: str | None = None
+        if self._db_path is not None:
+            from wattprint.records.store_db import StoreError, check_writable
+
+            try:
+                check_writable(self._db_path)
+            except StoreError as exc:
+                if explicit:
+                    raise
+                # The default store is a convenience: it must never stop the user's job.
+                self._db_problem = f"{exc}; this run is not recorded in a store"
+                self._db_path = None
         self._pid_root = pid
         self._json_path = Path(json_path) if json_path is not None else None
         if self._json_path is not None:
@@ -184,6 +218,11 @@ class Tracker:
         self._lock = threading.Lock()
         self._owner_pid: int | None = None
         self._error: str | None = None
+        self._recorder: Recorder | None = None
+        self._ticker: _Ticker | None = None
+        self._forced_status: str | None = None
+        self._run_id = ""
+        self._context: dict[str, Any] = {}
         self.run: Run | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -194,6 +233,7 @@ class Tracker:
             )
         self._owner_pid = os.getpid()
         self._open, self._windows, self._error = {}, [], None  # a Tracker may be reused
+        self._forced_status = None
         self._warned, self._messages = set(), []
         hw = self._hardware
         if self._sensors_override is not None:
@@ -207,48 +247,129 @@ class Tracker:
         probe = UsageProbe(root, proc_dir=hw.proc_dir, cgroup=cgroup, disks=reader)
         self._meter = Meter(sensors, probe, self.scope, clock=self._clock, warn=self._warn)
         self._start = _Edge(self._meter.begin(), datetime.now(timezone.utc))
+        self._run_id = _new_run_id()
+        self._context = {
+            "user": user_name(),
+            "git_commit": git_commit(),
+            "python_version": python_version(),
+        }
+        if self._db_problem is not None:
+            self._warn("store:path", self._db_problem)
+        if self._db_path is not None:
+            self._recorder = Recorder(self._db_path, self._warn, self.checkpoint_s)
+            self._recorder.begin(self._build_run(self._start.snap, "running"))
         if self._background:
-            shared_sampler().add(self._meter, min(self.interval_s, self._meter.max_interval_s))
+            self._ticker = _Ticker(self, self._meter)
+            shared_sampler().add(self._ticker, min(self.interval_s, self._meter.max_interval_s))
+        atexit.register(self._at_exit)
         return self
 
-    def stop(self) -> Run:
-        meter, start = self._require_running()
+    def _at_exit(self) -> None:
+        """The interpreter is exiting with this run still open: record it as interrupted."""
+        if self.running and self._owner_pid == os.getpid():
+            self._forced_status = "interrupted"
+            self._error = self._error or "the process exited without stopping the tracker"
+            try:
+                self.stop()
+            except Exception as exc:  # noqa: BLE001 - nothing can be raised to anyone now
+                warnings.warn(
+                    f"could not record the run at exit: {exc}", WattprintWarning, stacklevel=1
+                )
+
+    def stop(self, *, exit_code: int | None = None, signal: int | None = None) -> Run:
+        """End the run and return its record (also written to the store and ``json_path``).
+
+        ``exit_code``/``signal``: how the measured command ended (``wattprint run`` sets them);
+        a non-zero exit code, a signal or an exception raised in a ``with`` block mark the run
+        "failed".
+        """
+        meter, _ = self._require_running()
         for name in list(self._open):
             self._warn(f"open:{name}", f"window {name!r} was still open at stop(); closed it")
             self.end_window(name)
-        if self._background:
-            shared_sampler().remove(meter)  # first, so no tick lands after the final read
+        if self._background and self._ticker is not None:
+            shared_sampler().remove(self._ticker)  # first, so no tick lands after the final read
+            self._ticker = None
+        atexit.unregister(self._at_exit)
         end = meter.read()
+        failed = self._error is not None or bool(exit_code) or signal is not None
+        status = self._forced_status or ("failed" if failed else "finished")
+        run = self._build_run(end, status, ended=True, exit_code=exit_code, signal=signal)
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.finish(run, self._timeline())
+            run = replace(run, warnings=tuple(self._messages))  # store warnings, if any
         meter.close()
+        self._meter, self._start, self.run = None, None, run
+        if self._json_path is not None:
+            write_json(run, self._json_path)
+        return run
+
+    def _build_run(
+        self,
+        end: Snapshot,
+        status: str,
+        *,
+        ended: bool = False,
+        exit_code: int | None = None,
+        signal: int | None = None,
+    ) -> Run:
+        assert self._start is not None and self._meter is not None
+        start = self._start
         comps = self._components(start.snap, end)
         energy_kwh = sum(c.energy_kwh for c in comps)
-        run = Run(
-            run_id=_new_run_id(),
+        intensity = self._intensity
+        return Run(
+            run_id=self._run_id,
             project=self.project,
             started_at=_iso(start.wall),
             duration_s=end.t_s - start.snap.t_s,
             energy_kwh=energy_kwh,
             co2_kg=self._co2_kg(energy_kwh),
-            zone=self._intensity.zone if self._intensity else None,
-            intensity_g_per_kwh=self._intensity.intensity_g_per_kwh if self._intensity else None,
-            intensity_source=(
-                f"{self._intensity.source}, {self._intensity.year}" if self._intensity else None
-            ),
+            zone=intensity.zone if intensity else None,
+            intensity_g_per_kwh=intensity.intensity_g_per_kwh if intensity else None,
+            intensity_source=f"{intensity.source}, {intensity.year}" if intensity else None,
             pue=self.pue,
             components=comps,
             scope=self.scope,
             uncertainty_pct=combined_uncertainty_pct(comps),
+            exit_code=exit_code,
             error=self._error,
             windows=tuple(self._windows),
             warnings=tuple(self._messages),
             wattprint_version=_version(),
             host=_hostname(),
-            samples=meter.reads,
+            samples=self._meter.reads,
+            status=status,
+            ended_at=_iso(datetime.now(timezone.utc)) if ended else None,
+            experiment=self.experiment,
+            tags=self.tags,
+            command=self.command,
+            signal=signal,
+            packages=loaded_packages(),
+            **self._context,
         )
-        self._meter, self._start, self.run = None, None, run
-        if self._json_path is not None:
-            write_json(run, self._json_path)
-        return run
+
+    def _timeline(self) -> TimelineData | None:
+        meter = self._meter
+        if meter is None:
+            return None
+        live = [i for i in range(len(meter.sensors)) if meter.is_live(i)]
+        keys = [f"{meter.sensors[i].info.component}:{meter.sensors[i].info.device}" for i in live]
+        return timeline_data(meter, live, keys)
+
+    def _checkpoint(self, snap: Snapshot) -> None:
+        """From the sampler thread: store the run so far when a checkpoint is due."""
+        recorder = self._recorder
+        if recorder is None or not recorder.due() or self._start is None:
+            return
+        try:
+            run = self._build_run(snap, "running")
+            timeline = self._timeline()
+        except Exception as exc:  # noqa: BLE001 - stop() may have raced this tick
+            self._warn("checkpoint", f"could not checkpoint the run: {exc}")
+            return
+        recorder.checkpoint(run, timeline)
 
     def __enter__(self) -> Tracker:
         return self.start()
@@ -362,6 +483,20 @@ class Tracker:
             self._warned.add(key)
             self._messages.append(message)
         warnings.warn(message, WattprintWarning, stacklevel=3)
+
+
+class _Ticker:
+    """What the sampler calls for a running tracker: a meter tick, then a checkpoint of the
+    record when one is due."""
+
+    def __init__(self, tracker: Tracker, meter: Meter) -> None:
+        self._tracker = tracker
+        self._meter = meter
+
+    def tick(self) -> None:
+        snap = self._meter.tick()
+        if snap is not None:
+            self._tracker._checkpoint(snap)
 
 
 def check_json_path(path: Path) -> None:

@@ -52,6 +52,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     e["PYTHONPATH"] = str(SRC)
     e["WATTPRINT_POWERCAP_DIR"] = str(tmp_path / "no-powercap")
     e["WATTPRINT_CPU_TDP_W"] = "100"
+    e["WATTPRINT_DB"] = str(tmp_path / "runs.sqlite3")  # never the developer's own store
     return e
 
 

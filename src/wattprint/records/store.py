@@ -1,0 +1,417 @@
+"""The run store: every run, its components, windows and timeline, in one SQLite file.
+
+A run is inserted as ``running`` when it begins and rewritten at each checkpoint, so a process
+that dies (SIGKILL, OOM, power) leaves its energy up to the last checkpoint. Readers
+(:meth:`RunStore.get`, :meth:`RunStore.list`) first mark such orphans ``interrupted``.
+When a run ends it gets the next ``seq``, the order that :mod:`wattprint.records.signing`
+chains runs in.
+
+Connections, locking and migrations are in :mod:`wattprint.records.store_db`, the schema in
+:mod:`wattprint.records.store_schema`. The store never holds the signing key.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import json
+import os
+import sqlite3
+import time
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from wattprint.records import store_schema as schema
+from wattprint.records.run import Run, TimelineData
+from wattprint.records.store_db import (
+    BUSY_TIMEOUT_S,
+    ENV_DB,
+    LOCK_TIMEOUT_S,
+    Database,
+    StoreError,
+    StoreReadOnlyError,
+    check_writable,
+    default_db_path,
+    get_meta,
+    set_meta,
+)
+
+__all__ = [
+    "ENV_DB",
+    "STALE_AFTER_S",
+    "RunStore",
+    "StoreError",
+    "StoreReadOnlyError",
+    "check_writable",
+    "default_db_path",
+    "get_meta",
+    "host_key",
+    "pid_alive",
+    "set_meta",
+]
+
+#: A running row whose heartbeat is older than this is taken for dead, whatever its host.
+STALE_AFTER_S = 300.0
+
+
+# -- liveness -------------------------------------------------------------------------------
+def _hostname() -> str:
+    try:
+        return os.uname().nodename
+    except AttributeError:  # Windows
+        import socket
+
+        return socket.gethostname()
+
+
+@functools.lru_cache(maxsize=1)
+def host_key() -> str:
+    """Where a pid means this process: hostname, pid namespace and boot (Linux).
+
+    Two containers may share a hostname (``--network host``) but not a pid namespace, and a
+    pid from before a reboot means nothing after it.
+    """
+    parts = [_hostname()]
+    try:
+        parts.append(os.readlink("/proc/self/ns/pid"))
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    except OSError:
+        pass  # not Linux, or /proc hidden: the hostname alone, and the heartbeat rule
+    return "/".join(parts)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host is alive (a zombie is not)."""
+    if pid <= 0:
+        return False
+    if os.name != "posix":
+        return True  # os.kill would terminate it on Windows; rely on the heartbeat
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except (OSError, OverflowError):  # no such process, or not a pid at all
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return True  # no procfs (macOS): os.kill said it exists
+    state = stat[stat.rfind(b")") + 2 :][:1]
+    return state not in (b"Z", b"X")
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _iso_utc(value: float | datetime) -> str:
+    dt = value if isinstance(value, datetime) else datetime.fromtimestamp(value, timezone.utc)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    iso = dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return iso.replace("+00:00", "Z")
+
+
+def _bound(value: str | date | datetime, *, upper: bool) -> str:
+    """An ISO bound comparable with ``started_at``. A bare date as ``until`` means its end."""
+    if isinstance(value, str):
+        try:
+            value = (
+                date.fromisoformat(value)
+                if len(value) == 10
+                else datetime.fromisoformat(value.replace("Z", "+00:00"))
+            )
+        except ValueError:
+            raise StoreError(
+                f"not a date or time: {value!r}; give ISO 8601, e.g. 2024-05-01 or 2024-05-01T12:00"
+            ) from None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        if upper:
+            value += timedelta(days=1)
+    return _iso_utc(value)
+
+
+class RunStore(Database):
+    """A SQLite run store. Thread-safe; open one per process.
+
+    >>> with RunStore() as store:
+    ...     store.list(project="demo", limit=5)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        stale_after_s: float = STALE_AFTER_S,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+        lock_timeout_s: float = LOCK_TIMEOUT_S,
+    ) -> None:
+        super().__init__(path, busy_timeout_s=busy_timeout_s, lock_timeout_s=lock_timeout_s)
+        self.stale_after_s = stale_after_s
+
+    # -- writing -------------------------------------------------------------------------
+    def begin(self, run: Run, pid: int | None = None) -> None:
+        """Insert ``run`` as running, written by process ``pid`` (default: this one)."""
+        d = replace(run, status="running", ended_at=None).to_dict()
+        live = {
+            "pid": os.getpid() if pid is None else pid,
+            "host_key": host_key(),
+            "heartbeat_at": time.time(),
+        }
+
+        def fn(conn: sqlite3.Connection) -> None:
+            if self._status(conn, run.run_id) is not None:
+                raise StoreError(
+                    f"run {run.run_id} is already in the store {self.path}; give each run a new id"
+                )
+            self._insert(conn, d, live)
+
+        self.write(fn)
+
+    def checkpoint(self, run: Run, timeline: TimelineData | None = None) -> None:
+        """Store the running ``run``'s values so far (all in one transaction)."""
+        d = replace(run, status="running", ended_at=None).to_dict()
+
+        def fn(conn: sqlite3.Connection) -> None:
+            status = self._updatable(conn, run.run_id)
+            if status is None:
+                raise StoreError(
+                    f"run {run.run_id} was not begun in {self.path}; call begin() first"
+                )
+            if status in ("finished", "failed"):
+                raise StoreError(
+                    f"run {run.run_id} is already {status} in {self.path}; "
+                    "checkpoint() only applies to a running run"
+                )
+            # A row marked interrupted while its process was suspended comes back to life;
+            # it keeps its seq, and signing waits for it (see signing.sign_pending).
+            self._update(conn, d, timeline)
+
+        self.write(fn)
+
+    def finish(self, run: Run, timeline: TimelineData | None = None) -> None:
+        """Store the final ``run`` (status finished, failed or interrupted) and number it."""
+        if run.status not in schema.FINAL_STATUSES:
+            raise StoreError(
+                f"finish() needs a final status, got {run.status!r}; "
+                f"give one of {', '.join(schema.FINAL_STATUSES)}"
+            )
+        if run.ended_at is None:
+            run = replace(run, ended_at=_iso_utc(time.time()))
+        d = run.to_dict()
+
+        def fn(conn: sqlite3.Connection) -> None:
+            if self._updatable(conn, run.run_id) is None:
+                self._insert(conn, d, {"pid": None, "host_key": None, "heartbeat_at": time.time()})
+                schema.write_timeline(conn, run.run_id, timeline)
+            else:
+                self._update(conn, d, timeline)
+            self._number(conn, run.run_id)
+
+        self.write(fn)
+
+    def import_run(self, run: Run) -> bool:
+        """Add a finished run from elsewhere (a CSV import) unless its id is present."""
+        if run.status not in schema.FINAL_STATUSES:
+            raise StoreError(
+                f"cannot import run {run.run_id} with status {run.status!r}; "
+                "only finished, failed or interrupted runs can be imported"
+            )
+        d = run.to_dict()
+
+        def fn(conn: sqlite3.Connection) -> bool:
+            if self._status(conn, run.run_id) is not None:
+                return False
+            self._insert(conn, d, {"pid": None, "host_key": None, "heartbeat_at": None})
+            self._number(conn, run.run_id)
+            return True
+
+        return self.write(fn)
+
+    def delete(self, run_id: str) -> bool:
+        """Remove a run and its rows (exact id). Signed stores will report the gap."""
+        return self.write(
+            lambda conn: conn.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+        )
+
+    def mark_interrupted(
+        self, now: float | None = None, *, stale_after_s: float | None = None
+    ) -> int:
+        """Mark orphaned running rows ``interrupted``; return how many.
+
+        A row is orphaned when its process, on this host, is gone, or when its heartbeat is
+        older than ``stale_after_s`` (another host's run that stopped writing). Its energy is
+        that of its last checkpoint, and ``ended_at`` the time of that checkpoint.
+        """
+        t_now = time.time() if now is None else now
+        limit_s = self.stale_after_s if stale_after_s is None else stale_after_s
+        me = host_key()
+
+        def orphans(conn: sqlite3.Connection) -> builtins.list[tuple[str, float | None, str]]:
+            rows = conn.execute(
+                "SELECT id, host_key, pid, heartbeat_at, record FROM runs "
+                "WHERE status = 'running' ORDER BY heartbeat_at, id"
+            ).fetchall()
+            return [
+                (run_id, beat, record)
+                for run_id, key, pid, beat, record in rows
+                if beat is None
+                or t_now - beat > limit_s
+                or (key == me and pid is not None and not pid_alive(pid))
+            ]
+
+        if not self.read(orphans):  # the common case costs no write lock
+            return 0
+
+        def fn(conn: sqlite3.Connection) -> int:
+            found = orphans(conn)
+            for run_id, beat, record in found:
+                d = json.loads(record)
+                ended = _iso_utc(beat if beat is not None else t_now)
+                d["status"], d["ended_at"] = "interrupted", ended
+                d["warnings"] = [
+                    *d.get("warnings", []),
+                    f"interrupted: the process stopped without finishing; energy up to its "
+                    f"last checkpoint at {ended}",
+                ]
+                self._set_columns(conn, d)
+                self._number(conn, run_id)
+            return len(found)
+
+        return self.write(fn)
+
+    # -- row helpers (inside a transaction) ----------------------------------------------
+    @staticmethod
+    def _status(conn: sqlite3.Connection, run_id: str) -> str | None:
+        row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _updatable(self, conn: sqlite3.Connection, run_id: str) -> str | None:
+        """The row's status, or None if absent; StoreError if it is signed (final)."""
+        row = conn.execute("SELECT status, hmac FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is not None and row[1] is not None:
+            raise StoreError(
+                f"run {run_id} is already {row[0]} and signed in {self.path}, so it cannot "
+                "change; keep this result with --json, or record it under a new run id"
+            )
+        return None if row is None else str(row[0])
+
+    def _insert(self, conn: sqlite3.Connection, d: dict[str, Any], live: dict[str, Any]) -> None:
+        values = {**schema.record_columns(d), **live}
+        names = ", ".join(map(schema.quoted, values))
+        marks = ", ".join("?" * len(values))
+        conn.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", tuple(values.values()))
+        schema.write_details(conn, d)
+
+    def _set_columns(self, conn: sqlite3.Connection, d: dict[str, Any]) -> None:
+        values = {**schema.record_columns(d)}
+        del values["id"]
+        sets = ", ".join(f"{schema.quoted(c)} = ?" for c in values)
+        conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*values.values(), d["run_id"]))
+
+    def _update(
+        self, conn: sqlite3.Connection, d: dict[str, Any], timeline: TimelineData | None
+    ) -> None:
+        self._set_columns(conn, d)
+        conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), d["run_id"]))
+        schema.write_details(conn, d)
+        schema.write_timeline(conn, d["run_id"], timeline)
+
+    @staticmethod
+    def _number(conn: sqlite3.Connection, run_id: str) -> None:
+        """Give the run the next ``seq`` unless it has one. Never reuses a number, even one
+        whose run was deleted (a high-water mark in ``meta``), so signing sees the gap."""
+        if conn.execute("SELECT seq FROM runs WHERE id = ?", (run_id,)).fetchone()[0] is not None:
+            return
+        high = conn.execute(
+            "SELECT max(coalesce((SELECT max(seq) FROM runs), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq_high'), 0))"
+        ).fetchone()[0]
+        seq = int(high) + 1
+        conn.execute("UPDATE runs SET seq = ? WHERE id = ?", (seq, run_id))
+        set_meta(conn, "seq_high", str(seq))
+
+    # -- reading -------------------------------------------------------------------------
+    def _reap(self) -> None:
+        """Readers see the truth: orphans become interrupted (skipped on a read-only file)."""
+        # someone else's store, opened to look at: show its rows as they are
+        with contextlib.suppress(StoreReadOnlyError):
+            self.mark_interrupted()
+
+    def _resolve(self, conn: sqlite3.Connection, prefix: str) -> str:
+        if conn.execute("SELECT 1 FROM runs WHERE id = ?", (prefix,)).fetchone():
+            return prefix
+        rows = conn.execute(
+            "SELECT id, project, started_at FROM runs WHERE substr(id, 1, ?) = ? "
+            "ORDER BY started_at DESC LIMIT 11",
+            (len(prefix), prefix),
+        ).fetchall()
+        if prefix and len(rows) == 1:
+            return str(rows[0][0])
+        if not prefix or not rows:
+            raise StoreError(
+                f"no run with id {prefix!r} in {self.path}; list runs with `wattprint runs`"
+            )
+        shown = ", ".join(f"{r[0]} ({r[1]}, {r[2]})" for r in rows[:10])
+        more = " and more" if len(rows) > 10 else ""
+        raise StoreError(
+            f"run id {prefix!r} is ambiguous: {shown}{more}; give more characters of the id"
+        )
+
+    def get(self, run_id: str) -> Run:
+        """The run with this id or unique id prefix."""
+        self._reap()
+
+        def fn(conn: sqlite3.Connection) -> Run:
+            full = self._resolve(conn, run_id)
+            row = conn.execute("SELECT record FROM runs WHERE id = ?", (full,)).fetchone()
+            return Run.from_dict(json.loads(row[0]))
+
+        return self.read(fn)
+
+    def timeline(self, run_id: str) -> TimelineData | None:
+        """The run's cumulative energy over time, or None if none was stored."""
+        return self.read(lambda conn: schema.read_timeline(conn, self._resolve(conn, run_id)))
+
+    def list(
+        self,
+        project: str | None = None,
+        tag: str | None = None,
+        since: str | date | datetime | None = None,
+        until: str | date | datetime | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[Run]:
+        """Runs, newest first. ``since`` is inclusive, ``until`` exclusive (a bare date as
+        ``until`` includes that day); naive times are UTC."""
+        where: builtins.list[str] = []
+        args: builtins.list[str] = []
+        if project is not None:
+            where.append("project = ?")
+            args.append(project)
+        if tag is not None:
+            where.append("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE value = ?)")
+            args.append(tag)
+        if since is not None:
+            where.append("started_at >= ?")
+            args.append(_bound(since, upper=False))
+        if until is not None:
+            where.append("started_at < ?")
+            args.append(_bound(until, upper=True))
+        if status is not None:
+            if status not in schema.STATUSES:
+                raise StoreError(
+                    f"unknown status {status!r}; use one of {', '.join(schema.STATUSES)}"
+                )
+            where.append("status = ?")
+            args.append(status)
+        sql = "SELECT record FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {max(0, int(limit))}"
+        self._reap()
+        rows = self.read(lambda conn: conn.execute(sql, args).fetchall())
+        return [Run.from_dict(json.loads(r[0])) for r in rows]
