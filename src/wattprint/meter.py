@@ -165,6 +165,7 @@ class Meter:
         self._live = [True] * len(self.sensors)
         self.gaps: list[Gap] = []
         self.reads = 0  # readings taken (the timeline keeps a thinned subset)
+        self.last: Snapshot | None = None  # the latest reading (for live displays)
         self._closed = False
         self._checked: set[int] = set()
         self._process_scope = scope == "process"
@@ -192,7 +193,7 @@ class Meter:
                         f"{exc}; left out of this run",
                     )
             self._prev = self._prev_full = usage
-            snap = Snapshot(usage.t_s, tuple(self._total_j))
+            snap = self.last = Snapshot(usage.t_s, tuple(self._total_j))
             self.timeline.add(snap)
             return snap
 
@@ -217,7 +218,7 @@ class Meter:
             if full:
                 self._prev_full = cur
             self.reads += 1
-            snap = Snapshot(cur.t_s, tuple(self._total_j))
+            snap = self.last = Snapshot(cur.t_s, tuple(self._total_j))
             self.timeline.add(snap)
             return snap
 

@@ -471,6 +471,10 @@ class Tracker:
             )
         return tuple(out)
 
+    def co2_kg(self, energy_kwh: float) -> float | None:
+        """CO2e of an energy at this tracker's zone and PUE, None without a zone."""
+        return self._co2_kg(energy_kwh)
+
     def _co2_kg(self, energy_kwh: float) -> float | None:
         if self._intensity is None:
             return None

@@ -1,4 +1,4 @@
-"""Command line: ``wattprint devices``, ``wattprint run -- CMD``.
+"""Command line: ``wattprint devices | run | runs | show | summary | verify | export | import``.
 
 Bad input exits 2 with one line on stderr that says what to do instead.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from wattprint.errors import WattprintError
@@ -40,26 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("devices", help="list what can be measured here, and how")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    p = sub.add_parser(
-        "run", help="run a command and measure it", usage="wattprint run [options] -- CMD [ARGS...]"
-    )
-    p.add_argument("--project", default="default", help="project name in the record")
-    p.add_argument("--zone", help="grid zone for CO2, e.g. DE, FR, US (default: $WATTPRINT_ZONE)")
-    p.add_argument(
-        "--scope",
-        default="process",
-        help="process (the command's process tree, default) or machine",
-    )
-    p.add_argument(
-        "--interval",
-        type=float,
-        default=1.0,
-        metavar="S",
-        help="seconds between samples (default 1)",
-    )
-    p.add_argument("--pue", type=float, default=1.0, help="data-centre PUE, >= 1 (default 1)")
-    p.add_argument("--json", metavar="PATH", help="write the run record as JSON")
-    p.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
+    from wattprint.cli import records_cmds, run, views
+
+    run.add_parser(sub)
+    views.add_parsers(sub)
+    records_cmds.add_parsers(sub)
     return parser
 
 
@@ -84,10 +69,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             from wattprint.cli.devices import devices
 
             return devices(args)
-        if args.command == "run":
-            from wattprint.cli.run import run
+        handlers = {
+            "run": ("wattprint.cli.run", "run"),
+            "runs": ("wattprint.cli.views", "runs"),
+            "show": ("wattprint.cli.views", "show"),
+            "summary": ("wattprint.cli.views", "summary"),
+            "verify": ("wattprint.cli.records_cmds", "verify"),
+            "export": ("wattprint.cli.records_cmds", "export"),
+            "import": ("wattprint.cli.records_cmds", "import_"),
+        }
+        if args.command in handlers:
+            import importlib
 
-            return run(args)
+            module, name = handlers[args.command]
+            handler: Callable[[argparse.Namespace], int] = getattr(
+                importlib.import_module(module), name
+            )
+            return handler(args)
         raise UsageError(
             "no command given; try `wattprint devices`, `wattprint run -- CMD` or "
             "`wattprint --help`"
@@ -95,3 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, WattprintError) as exc:
         print(f"wattprint: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `wattprint runs | head`: the reader left, nothing is wrong
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -55,12 +55,15 @@ class ChildRunner:
             while signal.sigtimedwait(waited, 0) is not None:
                 pass
 
-    def run(self, cmd: Sequence[str]) -> int:
+    def run(self, cmd: Sequence[str], on_wait: Callable[[], None] | None = None) -> int:
         """Run ``cmd`` to its end; returns its return code (negative: killed by a signal).
+        ``on_wait`` is called about once a second while it runs (the live status line).
         Raises OSError when it cannot be started."""
-        return self._run_precise(cmd) if self._precise else self._run_portable(cmd)
+        if self._precise:
+            return self._run_precise(cmd, on_wait or (lambda: None))
+        return self._run_portable(cmd)
 
-    def _run_precise(self, cmd: Sequence[str]) -> int:
+    def _run_precise(self, cmd: Sequence[str], on_wait: Callable[[], None]) -> int:
         # Python ignores SIGPIPE and SIGXFSZ; like subprocess, give the child the defaults.
         reset = [s for s in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, s)]
         pid = os.posix_spawnp(
@@ -78,6 +81,8 @@ class ChildRunner:
                 return os.waitstatus_to_exitcode(status)
             if info is not None and info.si_signo != signal.SIGCHLD and info.si_code != _SI_KERNEL:
                 os.kill(pid, info.si_signo)
+            elif info is None:
+                on_wait()
 
     def _run_portable(self, cmd: Sequence[str]) -> int:  # pragma: no cover - non-Linux
         child = subprocess.Popen(list(cmd))

@@ -1,4 +1,8 @@
-"""``wattprint run [options] -- CMD ARGS...``: run a command, measure its process tree."""
+"""``wattprint run [options] -- CMD ARGS...``: run a command and measure its process tree.
+
+Everything that could fail after the command has run (store, CSV, JSON paths; zone; numbers)
+is checked before it starts: a bad option costs a one-line error (exit 2), never a lost run.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,132 @@ import math
 import os
 import shutil
 import sys
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from wattprint.cli import UsageError
 from wattprint.cli.child import ChildRunner, exit_code
 from wattprint.cli.format import duration, energy, mass
-from wattprint.records.run import Run
-from wattprint.tracker import MIN_INTERVAL_S, Tracker, write_json
+from wattprint.records.run import J_PER_KWH, Run
+
+if TYPE_CHECKING:
+    from wattprint.tracker import Tracker
 
 
-def _check_writable(path: Path) -> None:
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "run", help="run a command and measure it", usage="wattprint run [options] -- CMD [ARGS...]"
+    )
+    p.add_argument("--project", default="default", help="project name (default: default)")
+    p.add_argument("--experiment", help="experiment name or description")
+    p.add_argument("--tag", action="append", default=[], help="a tag; repeat for more")
+    p.add_argument("--zone", help="grid zone for CO2, e.g. DE, FR, US (default: $WATTPRINT_ZONE)")
+    p.add_argument(
+        "--scope",
+        default="process",
+        help="process (the command's process tree, default) or machine",
+    )
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between samples (default 1)",
+    )
+    p.add_argument("--pue", type=float, default=1.0, help="data-centre PUE, >= 1 (default 1)")
+    p.add_argument("--json", metavar="PATH", help="write the run record as JSON")
+    p.add_argument("--csv", metavar="PATH", help="append the run as a row to a CSV file")
+    p.add_argument(
+        "--db", metavar="PATH", help="run store (default: $WATTPRINT_DB or the user data directory)"
+    )
+    p.add_argument(
+        "--checkpoint",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between checkpoints of the record in the store (default 10)",
+    )
+    p.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
+
+
+def _check_file(flag: str, path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise UsageError(f"--json {path} is a directory; give a file path, e.g. {path}/run.json")
+        raise UsageError(f"{flag} {path} is a directory; give a file path, e.g. {path}/run.json")
     if not parent.is_dir():
-        raise UsageError(f"--json {path}: directory {parent} does not exist; create it first")
+        raise UsageError(f"{flag} {path}: directory {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"--json {path} is not writable; choose another path")
+        raise UsageError(f"{flag} {path} is not writable; choose another path")
+
+
+def _check_csv_header(path: Path) -> None:
+    from wattprint.records.exports import CSV_COLUMNS
+
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        first = f.readline().strip()
+    if first != ",".join(CSV_COLUMNS):
+        raise UsageError(
+            f"--csv {path} has other columns than wattprint's; give a new file "
+            "(for Eco2AI's format use `wattprint export --format eco2ai`)"
+        )
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    from wattprint.tracker import MAX_INTERVAL_S, MIN_INTERVAL_S
+
+    if not (math.isfinite(args.interval) and MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S):
+        raise UsageError(
+            f"--interval {args.interval:g} is out of range; give seconds between "
+            f"samples, {MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}, e.g. --interval 1"
+        )
+    if not (math.isfinite(args.pue) and args.pue >= 1.0):
+        raise UsageError(
+            f"--pue {args.pue:g} is not a number >= 1; PUE is facility energy / IT "
+            "energy (1.0 = no overhead, typical data centres 1.1-1.6)"
+        )
+    if not (math.isfinite(args.checkpoint) and args.checkpoint > 0):
+        raise UsageError(
+            f"--checkpoint {args.checkpoint:g} must be a positive number of "
+            "seconds, e.g. --checkpoint 10"
+        )
+    if args.scope not in ("process", "machine"):
+        raise UsageError(
+            f"--scope {args.scope!r} is unknown; use --scope process (default) or --scope machine"
+        )
+
+
+class StatusLine:
+    """A live one-line status on a terminal (stderr), redrawn about once a second."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.enabled = sys.stderr.isatty()
+        self._shown = False
+
+    def update(self) -> None:
+        meter = self.tracker.meter
+        last = meter.last if meter is not None else None
+        first = meter.timeline.t_s[0] if meter is not None and len(meter.timeline) else None
+        if not self.enabled or last is None or first is None:
+            return
+        elapsed_s = last.t_s - first
+        energy_j = sum(last.energy_j)
+        line = f"wattprint: {duration(elapsed_s)}, {energy(energy_j / J_PER_KWH)}"
+        if elapsed_s > 0:
+            line += f", {energy_j / elapsed_s:.3g} W average"
+        co2 = self.tracker.co2_kg(energy_j / J_PER_KWH)
+        if co2 is not None:
+            line += f", {mass(co2)} CO2e"
+        sys.stderr.write(f"\r\x1b[2K{line}")
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,43 +147,48 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no command given; usage: wattprint run [options] -- CMD [ARGS...]")
     if shutil.which(cmd[0]) is None:
         raise UsageError(f"command not found: {cmd[0]!r}; check the name and PATH")
-    if not (math.isfinite(args.interval) and args.interval >= MIN_INTERVAL_S):
-        raise UsageError(
-            f"--interval {args.interval:g} is out of range; give seconds between "
-            f"samples, from {MIN_INTERVAL_S:g} up, e.g. --interval 1"
-        )
-    if not (math.isfinite(args.pue) and args.pue >= 1.0):
-        raise UsageError(
-            f"--pue {args.pue:g} is not a number >= 1; PUE is facility energy / IT energy "
-            "(1.0 = no overhead, typical data centres 1.1-1.6)"
-        )
-    if args.scope not in ("process", "machine"):
-        raise UsageError(
-            f"--scope {args.scope!r} is unknown; use --scope process (default) or --scope machine"
-        )
+    _check_numbers(args)
     json_path = Path(args.json) if args.json else None
     if json_path is not None:
-        _check_writable(json_path)
+        _check_file("--json", json_path)
+    csv_path = Path(args.csv) if args.csv else None
+    if csv_path is not None:
+        _check_file("--csv", csv_path)
+        _check_csv_header(csv_path)
+    from wattprint.tracker import Tracker, write_json
+
     tracker = Tracker(
         project=args.project,
+        experiment=args.experiment,
+        tags=args.tag,
         zone=args.zone,
         scope=args.scope,
         interval_s=args.interval,
         pue=args.pue,
+        db=args.db,  # None: the default store; an explicit unwritable path is an error here
+        checkpoint_s=args.checkpoint,
+        command=cmd,
     )
+    status = StatusLine(tracker)
     with ChildRunner() as runner:  # before start(): the sampler thread inherits the signal mask
         tracker.start()
         try:
-            code = exit_code(runner.run(cmd))
+            returncode = runner.run(cmd, on_wait=status.update)
         except OSError as exc:
             tracker.stop()
             raise UsageError(
                 f"cannot run {cmd[0]!r}: {exc.strerror or exc}; check the name and PATH"
             ) from None
-        record = replace(tracker.stop(), exit_code=code)
+        status.clear()
+        code = exit_code(returncode)
+        record = tracker.stop(exit_code=code, signal=-returncode if returncode < 0 else None)
         # Still inside: a signal that arrives now waits until the record is written.
         if json_path is not None:
             write_json(record, json_path)
+        if csv_path is not None:
+            from wattprint.records.exports import append_csv
+
+            append_csv([record], csv_path)
         print(summary(record), file=sys.stderr)
         runner.drain()  # the child is gone: nothing left to forward to
     return code
@@ -95,4 +212,5 @@ def summary(run: Run) -> str:
             f"  {c.name:8} {c.device[:28]:28} {energy(c.energy_kwh):>10}  "
             f"{c.provenance:10} {c.method} ±{c.uncertainty_pct:g} %{gap}"
         )
+    lines.append(f"  run {run.run_id[:12]} ({run.status}); `wattprint show {run.run_id[:12]}`")
     return "\n".join(lines)

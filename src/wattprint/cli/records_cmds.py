@@ -1,0 +1,112 @@
+"""``wattprint verify``, ``export`` and ``import``: the store's records in and out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from wattprint.cli import UsageError
+from wattprint.cli.views import add_filters, open_store
+
+EXPORT_FORMATS = ("csv", "eco2ai", "jsonl", "json")
+IMPORT_FORMATS = ("eco2ai", "codecarbon", "csv", "jsonl")
+
+
+def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("verify", help="check the store's HMAC chain (WATTPRINT_SIGNING_KEY)")
+    p.add_argument("--db", metavar="PATH", help="run store")
+
+    p = sub.add_parser("export", help="write runs as CSV, Eco2AI CSV, JSON Lines or JSON")
+    add_filters(p)
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        required=True,
+        help="file to append to (csv, eco2ai, jsonl) or write (json)",
+    )
+
+    p = sub.add_parser(
+        "import",
+        help="bring runs recorded by Eco2AI or CodeCarbon (or exported "
+        "by wattprint) into the store",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=IMPORT_FORMATS, required=True)
+    p.add_argument("--db", metavar="PATH", help="run store")
+
+
+def verify(args: argparse.Namespace) -> int:
+    from wattprint.records.signing import ENV_KEY, key_from_env, verify
+
+    key = key_from_env()
+    if key is None:
+        raise UsageError(f"no signing key: set {ENV_KEY} to the key the runs were signed with")
+    with open_store(args.db) as store:
+        report = verify(store, key)
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for problem in report.problems:
+        print(f"TAMPERED: {problem}")
+    if report.ok:
+        print(f"ok: {report.checked} signed runs, chain intact")
+        return 0
+    print(f"{len(report.problems)} problem(s) in {report.checked} signed runs", file=sys.stderr)
+    return 1
+
+
+def export(args: argparse.Namespace) -> int:
+    from wattprint.records import exports
+
+    runs = list(reversed(_runs(args)))  # oldest first, as they happened
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: directory {out.parent} does not exist; create it first")
+    if args.format == "csv":
+        exports.append_csv(runs, out)
+    elif args.format == "eco2ai":
+        exports.append_eco2ai_csv(runs, out)
+    elif args.format == "jsonl":
+        exports.append_jsonl(runs, out)
+    else:
+        import json
+
+        out.write_text(json.dumps([r.to_dict() for r in runs], indent=2) + "\n")
+    print(f"exported {len(runs)} run(s) to {out}", file=sys.stderr)
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+    with open_store(args.db) as store:
+        return store.list(
+            project=args.project,
+            tag=args.tag,
+            since=args.since,
+            until=args.until,
+            status=args.status,
+        )
+
+
+def import_(args: argparse.Namespace) -> int:
+    from wattprint.records import importers
+    from wattprint.records.store import RunStore
+    from wattprint.records.store_db import default_db_path
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file; give the CSV or JSONL file to import")
+    readers = {
+        "eco2ai": importers.read_eco2ai_csv,
+        "codecarbon": importers.read_codecarbon_csv,
+        "csv": importers.read_wattprint_csv,
+        "jsonl": importers.read_jsonl,
+    }
+    runs = readers[args.format](path)
+    added = 0
+    with RunStore(args.db or default_db_path()) as store:
+        for run in runs:
+            added += store.import_run(run)
+    print(f"imported {added} new run(s) of {len(runs)} from {path}", file=sys.stderr)
+    return 0

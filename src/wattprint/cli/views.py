@@ -1,0 +1,213 @@
+"""Terminal views of the run store: ``runs``, ``show``, ``summary``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wattprint.cli import UsageError
+from wattprint.cli.format import duration, energy, mass
+from wattprint.records.run import Run
+
+if TYPE_CHECKING:
+    from wattprint.records.store import RunStore
+
+
+def add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--project", help="only this project")
+    p.add_argument("--tag", help="only runs with this tag")
+    p.add_argument("--since", metavar="DATE", help="started on or after (YYYY-MM-DD or ISO time)")
+    p.add_argument("--until", metavar="DATE", help="started before (a bare date includes it)")
+    p.add_argument("--status", choices=("running", "finished", "failed", "interrupted"))
+    p.add_argument(
+        "--db", metavar="PATH", help="run store (default: $WATTPRINT_DB or the user data directory)"
+    )
+
+
+def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("runs", help="list recorded runs, newest first")
+    add_filters(p)
+    p.add_argument("--limit", type=int, default=20, help="at most N runs (default 20; 0: all)")
+    p.add_argument("--json", action="store_true", help="JSON Lines, one record per run")
+
+    p = sub.add_parser("show", help="one run: components with provenance and uncertainty")
+    p.add_argument("run", metavar="RUN", help="run id or a unique prefix of it")
+    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--json", action="store_true", help="print the JSON record")
+
+    p = sub.add_parser("summary", help="totals per project and period: energy, CO2, cost")
+    add_filters(p)
+    p.add_argument(
+        "--by",
+        choices=("project", "day", "week", "month"),
+        default="project",
+        help="group by project (default) or by period within each project",
+    )
+    p.add_argument(
+        "--price",
+        type=float,
+        metavar="PER_KWH",
+        help="electricity price per kWh, for a cost column (any currency; applied to energy x PUE)",
+    )
+
+
+def open_store(path: str | None) -> RunStore:
+    from pathlib import Path
+
+    from wattprint.records.store import RunStore
+    from wattprint.records.store_db import default_db_path
+
+    target = path or default_db_path()
+    if not Path(target).exists():
+        raise UsageError(
+            f"no run store at {target}; record a run first "
+            "(`wattprint run -- CMD`) or pass --db PATH"
+        )
+    return RunStore(target)
+
+
+def _select(args: argparse.Namespace, limit: int | None = None) -> list[Run]:
+    with open_store(args.db) as store:
+        return store.list(
+            project=args.project,
+            tag=args.tag,
+            since=args.since,
+            until=args.until,
+            status=args.status,
+            limit=limit,
+        )
+
+
+def runs(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise UsageError(f"--limit {args.limit} is negative; give a count, or 0 for all runs")
+    selected = _select(args, limit=args.limit or None)
+    if args.json:
+        for r in selected:
+            print(json.dumps(r.to_dict(), separators=(",", ":")))
+        return 0
+    if not selected:
+        print("no runs match")
+        return 0
+    print(
+        f"{'run':12}  {'started (UTC)':19}  {'project':16} {'duration':>12} {'energy':>10} "
+        f"{'CO2e':>9}  status"
+    )
+    for r in selected:
+        co2 = mass(r.co2_kg) if r.co2_kg is not None else "-"
+        exit_info = f" ({r.exit_code})" if r.exit_code else ""
+        print(
+            f"{r.run_id[:12]:12}  {r.started_at[:19].replace('T', ' '):19}  "
+            f"{r.project[:16]:16} {duration(r.duration_s):>12} {energy(r.energy_kwh):>10} "
+            f"{co2:>9}  {r.status}{exit_info}"
+        )
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    with open_store(args.db) as store:
+        r = store.get(args.run)
+    if args.json:
+        print(r.to_json())
+        return 0
+    print(
+        f"run {r.run_id}  project {r.project}"
+        f"{f'  experiment {r.experiment}' if r.experiment else ''}"
+        f"{'  tags ' + ','.join(r.tags) if r.tags else ''}"
+    )
+    print(
+        f"  {r.status}, started {r.started_at}, {duration(r.duration_s)}, scope {r.scope}, "
+        f"host {r.host}"
+    )
+    if r.command:
+        print(
+            f"  command: {' '.join(r.command)}  -> exit {r.exit_code}"
+            f"{f', signal {r.signal}' if r.signal else ''}"
+        )
+    if r.error:
+        print(f"  error: {r.error}")
+    co2 = (
+        f"{mass(r.co2_kg)} CO2e at {r.intensity_g_per_kwh:g} g/kWh ({r.zone}; "
+        f"{r.intensity_source}), PUE {r.pue:g}"
+        if r.co2_kg is not None
+        else "no zone: no CO2"
+    )
+    print(f"  energy {energy(r.energy_kwh)} ±{r.uncertainty_pct:.0f} %; {co2}")
+    print(
+        f"\n  {'component':10} {'device':30} {'energy':>10} {'share':>6}  provenance  "
+        "method (±uncertainty)"
+    )
+    for c in r.components:
+        share = f"{100 * c.energy_kwh / r.energy_kwh:.0f} %" if r.energy_kwh > 0 else "-"
+        gap = f", gap {c.gap_s:.1f} s" if c.gap_s else ""
+        print(
+            f"  {c.name:10} {c.device[:30]:30} {energy(c.energy_kwh):>10} {share:>6}  "
+            f"{c.provenance:11} {c.method} (±{c.uncertainty_pct:g} %){gap}"
+        )
+    if r.windows:
+        print(f"\n  {'window':24} {'duration':>12} {'energy':>10}")
+        for w in r.windows:
+            print(f"  {w.name[:24]:24} {duration(w.duration_s):>12} {energy(w.energy_kwh):>10}")
+    for warning in r.warnings:
+        print(f"  warning: {warning}")
+    return 0
+
+
+@dataclass
+class _Total:
+    runs: int = 0
+    duration_s: float = 0.0
+    energy_kwh: float = 0.0
+    co2_kg: float = 0.0
+    facility_kwh: float = 0.0  # energy x PUE: what the electricity bill counts
+    no_zone: int = 0
+
+
+def _period(started_at: str, by: str) -> str:
+    if by == "day":
+        return started_at[:10]
+    if by == "month":
+        return started_at[:7]
+    if by == "week":
+        from datetime import date
+
+        y, w, _ = date.fromisoformat(started_at[:10]).isocalendar()
+        return f"{y}-W{w:02d}"
+    return "all"
+
+
+def summary(args: argparse.Namespace) -> int:
+    if args.price is not None and not args.price >= 0:
+        raise UsageError(f"--price {args.price:g} is negative; give a price per kWh, e.g. 0.30")
+    totals: dict[tuple[str, str], _Total] = defaultdict(_Total)
+    for r in _select(args):
+        t = totals[(r.project, _period(r.started_at, args.by))]
+        t.runs += 1
+        t.duration_s += r.duration_s
+        t.energy_kwh += r.energy_kwh
+        t.facility_kwh += r.energy_kwh * r.pue
+        if r.co2_kg is None:
+            t.no_zone += 1
+        else:
+            t.co2_kg += r.co2_kg
+    if not totals:
+        print("no runs match")
+        return 0
+    cost_head = f" {'cost':>10}" if args.price is not None else ""
+    print(
+        f"{'project':20} {'period':10} {'runs':>5} {'time':>14} {'energy':>11} "
+        f"{'CO2e':>10}{cost_head}"
+    )
+    for (project, period), t in sorted(totals.items()):
+        cost = f" {t.facility_kwh * args.price:10.2f}" if args.price is not None else ""
+        co2 = mass(t.co2_kg) + ("*" if t.no_zone else "")
+        print(
+            f"{project[:20]:20} {period:10} {t.runs:5d} {duration(t.duration_s):>14} "
+            f"{energy(t.energy_kwh):>11} {co2:>10}{cost}"
+        )
+    if any(t.no_zone for t in totals.values()):
+        print("* some runs had no zone, so their CO2 is not included")
+    return 0

@@ -1,0 +1,147 @@
+"""`wattprint runs | show | summary | export | import | verify` against a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+FIXTURES = Path(__file__).resolve().parents[1] / "records" / "fixtures"
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("WATTPRINT_")}
+    e.update(
+        PYTHONPATH=str(SRC),
+        WATTPRINT_DB=str(tmp_path / "runs.sqlite3"),
+        WATTPRINT_CPU_TDP_W="100",
+        WATTPRINT_POWERCAP_DIR=str(tmp_path / "none"),
+        WATTPRINT_SIGNING_KEY=KEY,
+    )
+    return e
+
+
+def wp(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wattprint", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def record(env: dict[str, str], project: str, code: str = "pass", *extra: str) -> str:
+    res = wp(
+        env, "run", "--project", project, "--zone", "FR", *extra, "--", sys.executable, "-c", code
+    )
+    line = res.stderr.strip().splitlines()[-1]
+    return line.split()[1]  # "run <id> (status); ..."
+
+
+def test_runs_show_summary(env: dict[str, str]) -> None:
+    a = record(env, "alpha", "sum(range(10**6))", "--tag", "x")
+    b = record(env, "beta", "raise SystemExit(2)")
+    res = wp(env, "runs")
+    assert res.returncode == 0
+    assert a in res.stdout and b in res.stdout and "failed (2)" in res.stdout
+    only = wp(env, "runs", "--project", "alpha", "--json")
+    assert [json.loads(line)["project"] for line in only.stdout.splitlines()] == ["alpha"]
+    tagged = wp(env, "runs", "--tag", "x", "--json").stdout.splitlines()
+    assert len(tagged) == 1
+    shown = wp(env, "show", a)
+    assert shown.returncode == 0 and "provenance" in shown.stdout and "estimated" in shown.stdout
+    assert json.loads(wp(env, "show", a, "--json").stdout)["run_id"].startswith(a)
+    summary = wp(env, "summary", "--price", "0.25")
+    assert summary.returncode == 0
+    assert "alpha" in summary.stdout and "beta" in summary.stdout and "cost" in summary.stdout
+
+
+def test_show_unknown_run_is_a_one_line_error(env: dict[str, str]) -> None:
+    record(env, "p")
+    res = wp(env, "show", "zzzz")
+    assert res.returncode == 2
+    assert len(res.stderr.strip().splitlines()) == 1 and "zzzz" in res.stderr
+
+
+def test_no_store_yet_is_a_clear_error(env: dict[str, str]) -> None:
+    res = wp(env, "runs")
+    assert res.returncode == 2 and "no run store" in res.stderr
+
+
+def test_export_import_round_trip_keeps_totals(env: dict[str, str], tmp_path: Path) -> None:
+    for i in range(3):
+        record(env, "p", f"sum(range({i + 1} * 10**5))")
+    out = tmp_path / "runs.jsonl"
+    assert wp(env, "export", "--format", "jsonl", "--out", str(out)).returncode == 0
+    other = dict(env, WATTPRINT_DB=str(tmp_path / "other.sqlite3"))
+    res = wp(other, "import", str(out), "--format", "jsonl")
+    assert res.returncode == 0 and "imported 3 new run(s)" in res.stderr
+    again = wp(other, "import", str(out), "--format", "jsonl")
+    assert "imported 0 new run(s) of 3" in again.stderr
+
+    def total(e: dict[str, str]) -> float:
+        return sum(
+            json.loads(line)["energy_kwh"]
+            for line in wp(e, "runs", "--json", "--limit", "0").stdout.splitlines()
+        )
+
+    assert total(other) == pytest.approx(total(env))
+
+
+def test_eco2ai_and_codecarbon_files_import(env: dict[str, str]) -> None:
+    for name, fmt in (
+        ("eco2ai_emission.csv", "eco2ai"),
+        ("codecarbon_emissions.csv", "codecarbon"),
+    ):
+        res = wp(env, "import", str(FIXTURES / name), "--format", fmt)
+        assert res.returncode == 0, res.stderr
+    assert len(wp(env, "runs", "--json", "--limit", "0").stdout.splitlines()) >= 2
+
+
+def test_verify_detects_an_edit_and_a_deletion(env: dict[str, str], tmp_path: Path) -> None:
+    ids = [record(env, "p") for _ in range(3)]
+    ok = wp(env, "verify")
+    assert ok.returncode == 0 and "3 signed runs" in ok.stdout
+    db = sqlite3.connect(env["WATTPRINT_DB"])
+    db.execute("UPDATE runs SET energy_kwh = energy_kwh * 2 WHERE id LIKE ?", (ids[0] + "%",))
+    db.commit()
+    edited = wp(env, "verify")
+    assert edited.returncode == 1 and ids[0] in edited.stdout
+    db.execute("DELETE FROM runs WHERE id LIKE ?", (ids[1] + "%",))
+    db.commit()
+    db.close()
+    deleted = wp(env, "verify")
+    assert deleted.returncode == 1 and "delet" in deleted.stdout.lower()
+    assert KEY not in deleted.stdout + deleted.stderr
+
+
+def test_bad_store_paths_fail_before_the_command_runs(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    marker = tmp_path / "ran"
+    code = f"open({str(marker)!r}, 'w')"
+    for args in (
+        ["--db", str(tmp_path / "file" / "x.sqlite3")],
+        ["--csv", str(tmp_path / "missing" / "x.csv")],
+    ):
+        res = wp(env, "run", *args, "--", sys.executable, "-c", code)
+        assert res.returncode == 2, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert not marker.exists()
+
+
+def test_csv_rows_append(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "runs.csv"
+    record(env, "p", "pass", "--csv", str(out))
+    record(env, "p", "pass", "--csv", str(out))
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("run_id,project") and len(lines) == 3
