@@ -185,3 +185,33 @@ def test_forked_child_gets_a_fresh_working_sampler() -> None:
         assert wait_for(lambda: parent_meter.count > start)
     finally:
         parent_sampler.remove(parent_meter)
+
+
+def test_fork_waits_for_a_tick_in_progress() -> None:
+    """A fork in the middle of a tick would copy the locks the tick holds (an import lock, a
+    SQLite mutex) into the child, which would hang on them; fork() waits for the tick."""
+    import threading
+
+    from wattprint.sampler import shared_sampler
+
+    entered, release = threading.Event(), threading.Event()
+
+    class Slow:
+        def tick(self) -> None:
+            entered.set()
+            release.wait(2)
+
+    sampler = shared_sampler()
+    slow = Slow()
+    sampler.add(slow, 10.0, first_in_s=0.0)
+    assert entered.wait(2)
+    timer = threading.Timer(0.2, release.set)
+    timer.start()
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    waited_s = time.monotonic() - t0
+    os.waitpid(pid, 0)
+    sampler.remove(slow)
+    assert waited_s >= 0.15  # the fork waited for the tick to end

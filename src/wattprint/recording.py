@@ -1,15 +1,17 @@
 """Keeps a running Tracker's record in the run store, so that no run is ever lost.
 
-The run is written when it starts, checkpointed from the sampler thread every
-``checkpoint_s`` (energy so far, timeline, windows), and finished at stop. A process killed
-in between (SIGKILL, OOM killer, node failure) leaves its row "running" with the energy of
-the last checkpoint; the store marks it "interrupted" when it next reads a row whose process
-is gone. A store that fails mid-run costs a warning, never the user's job.
+The run is written when it starts (from the sampler thread, so ``start()`` stays cheap),
+checkpointed from the sampler thread every ``checkpoint_s`` (energy so far, components,
+windows), and finished at stop with its timeline. A process killed in between (SIGKILL, OOM
+killer, node failure) leaves its row "running" with the energy of the last checkpoint; the
+store marks it "interrupted" when it next reads a row whose process is gone. A store that
+fails mid-run costs a warning, never the user's job.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,18 +27,21 @@ if TYPE_CHECKING:
 DISABLED = ("off", "none", "0", "false", "no")
 
 
-def store_path(db: str | os.PathLike[str] | bool | None) -> tuple[Path | None, bool]:
-    """(path, explicit) of the store to record into; path None when recording is off.
-    ``db=None`` means $WATTPRINT_DB or the platform's user data directory."""
-    from wattprint.records.store_db import ENV_DB, default_db_path
+ENV_DB = "WATTPRINT_DB"  # the same variable as records.store_db's, without importing sqlite3
+DEFAULT = Path()  # stands for "the platform's user data directory", resolved on first write
 
+
+def store_path(db: str | os.PathLike[str] | bool | None) -> tuple[Path | None, bool]:
+    """(path, explicit) of the store to record into; path None when recording is off, and
+    :data:`DEFAULT` for the user data directory (resolved later, off the caller's path).
+    ``db=None`` means $WATTPRINT_DB or that default."""
     if db is False:
         return None, True
     if db is None or db is True:
         env = os.environ.get(ENV_DB, "").strip()
         if env.lower() in DISABLED:
             return None, True
-        return default_db_path(), bool(env)
+        return (Path(env), True) if env else (DEFAULT, False)
     return Path(db), True
 
 
@@ -50,7 +55,8 @@ def timeline_data(meter: Meter, live: list[int], keys: list[str]) -> TimelineDat
 
 
 class Recorder:
-    """One run's life in the store. All methods swallow store failures into ``warn``."""
+    """One run's life in the store; thread-safe (the sampler thread begins and checkpoints,
+    the caller's thread finishes). Store failures become warnings."""
 
     def __init__(
         self, path: Path, warn: Callable[[str, str], None], checkpoint_s: float = 10.0
@@ -59,55 +65,90 @@ class Recorder:
         self._warn = warn
         self.checkpoint_s = checkpoint_s
         self._store: RunStore | None = None
-        self._last_checkpoint = 0.0
+        self._begun = False
+        self._failed = False
+        self._lock = threading.Lock()
+        self._last_checkpoint = time.monotonic()
+
+    def _open(self) -> RunStore | None:
+        if self._store is None and not self._failed:
+            from wattprint.records.store import RunStore
+            from wattprint.records.store_db import default_db_path
+
+            try:
+                if self.path is DEFAULT:
+                    self.path = default_db_path()
+                self._store = RunStore(self.path)
+            except (WattprintError, OSError) as exc:
+                self._fail("open", exc)
+        return self._store
+
+    @property
+    def begun(self) -> bool:
+        return self._begun
 
     def begin(self, run: Run) -> None:
-        try:
-            from wattprint.records.store import RunStore
-
-            self._store = RunStore(self.path)
-            self._store.begin(run, os.getpid())
-            self._last_checkpoint = time.monotonic()
-        except (WattprintError, OSError) as exc:
-            self._fail("begin", exc)
+        with self._lock:
+            if self._begun:
+                return
+            self._begun = True
+            store = self._open()
+            if store is None:
+                return
+            try:
+                store.begin(run, os.getpid())
+                self._last_checkpoint = time.monotonic()
+            except (WattprintError, OSError) as exc:
+                self._fail("begin", exc)
 
     def due(self) -> bool:
         return (
-            self._store is not None
+            self._begun
+            and not self._failed
             and time.monotonic() - self._last_checkpoint >= self.checkpoint_s
         )
 
-    def checkpoint(self, run: Run, timeline: TimelineData | None) -> None:
-        if self._store is None:
-            return
-        self._last_checkpoint = time.monotonic()
-        try:
-            self._store.checkpoint(run, timeline)
-        except (WattprintError, OSError) as exc:
-            self._fail("checkpoint", exc, keep=True)
+    def checkpoint(self, run: Run, timeline: TimelineData | None = None) -> None:
+        with self._lock:
+            store = self._store
+            if store is None:
+                return
+            self._last_checkpoint = time.monotonic()
+            try:
+                store.checkpoint(run, timeline)
+            except (WattprintError, OSError) as exc:
+                self._warn(
+                    "store:checkpoint",
+                    f"could not checkpoint the run in {self.path}: "
+                    f"{exc}; will retry at the next checkpoint",
+                )
 
     def finish(self, run: Run, timeline: TimelineData | None) -> None:
-        store, self._store = self._store, None
-        if store is None:
-            return
-        try:
-            store.finish(run, timeline)
-            from wattprint.records.signing import key_from_env, sign_pending
+        with self._lock:
+            self._begun = True
+            store = self._open()  # also when begin never ran: finish() inserts the run
+            if store is None:
+                return
+            try:
+                store.finish(run, timeline)
+                from wattprint.records.signing import key_from_env, sign_pending
 
-            key = key_from_env()
-            if key is not None:
-                sign_pending(store, key)
-        except (WattprintError, OSError) as exc:
-            self._fail("finish", exc)
-        finally:
-            store.close()
+                key = key_from_env()
+                if key is not None:
+                    sign_pending(store, key)
+            except (WattprintError, OSError) as exc:
+                self._fail("finish", exc)
+            finally:
+                store.close()
+                self._store = None
 
-    def _fail(self, what: str, exc: BaseException, keep: bool = False) -> None:
+    def _fail(self, what: str, exc: BaseException) -> None:
+        self._failed = True
         self._warn(
             f"store:{what}",
-            f"could not {what} the run in the store {self.path}: {exc}"
-            f"{'; will retry at the next checkpoint' if keep else ''}",
+            f"could not {what} the run in the store {self.path}: {exc}; "
+            "this run is not recorded there",
         )
-        if not keep and self._store is not None:
+        if self._store is not None:
             self._store.close()
             self._store = None

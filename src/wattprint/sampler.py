@@ -34,16 +34,21 @@ class Sampler:
         self._interval: dict[int, float] = {}  # id(meter) -> seconds
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
+        # Held for the length of a tick; fork() waits for it (see _Shared.before_fork).
+        self.tick_lock = threading.Lock()
         self.errors = 0
 
     def _notify(self) -> None:
         with contextlib.suppress(RuntimeError):  # already released: a wake-up is pending
             self._wake.release()
 
-    def add(self, meter: Tickable, interval_s: float) -> None:
+    def add(self, meter: Tickable, interval_s: float, first_in_s: float | None = None) -> None:
+        """Tick ``meter`` every ``interval_s``; the first tick after ``first_in_s`` (default:
+        one interval)."""
+        first = interval_s if first_in_s is None else first_in_s
         with self._lock:
             self._interval[id(meter)] = interval_s
-            heapq.heappush(self._due, (time.monotonic() + interval_s, next(self._seq), meter))
+            heapq.heappush(self._due, (time.monotonic() + first, next(self._seq), meter))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="wattprint-sampler", daemon=True
@@ -87,10 +92,11 @@ class Sampler:
                 # locked again afterwards either way
                 self._wake.acquire(timeout=min(wait_s, threading.TIMEOUT_MAX))
                 continue
-            try:
-                meter.tick()
-            except Exception:  # a faulty meter must not kill sampling for the others  # noqa: BLE001
-                self.errors += 1
+            with self.tick_lock:
+                try:
+                    meter.tick()
+                except Exception:  # a faulty meter must not stop the others  # noqa: BLE001
+                    self.errors += 1
 
 
 class _Shared:
@@ -100,6 +106,7 @@ class _Shared:
         self.sampler: Sampler | None = None
         self.pid = os.getpid()
         self.lock = threading.Lock()
+        self._forking: Sampler | None = None
 
     def get(self) -> Sampler:
         with self.lock:
@@ -107,14 +114,31 @@ class _Shared:
                 self.sampler, self.pid = Sampler(), os.getpid()
             return self.sampler
 
+    def before_fork(self) -> None:
+        """Let a tick in progress finish first: a fork in the middle of one would copy into
+        the child whatever it held (a module's import lock while it lazily imports the run
+        store, SQLite's mutexes while it checkpoints), and the child would hang on them."""
+        self._forking = self.sampler
+        if self._forking is not None:
+            self._forking.tick_lock.acquire()
+
+    def after_fork_in_parent(self) -> None:
+        if self._forking is not None:
+            self._forking.tick_lock.release()
+            self._forking = None
+
     def after_fork_in_child(self) -> None:
         self.lock = threading.Lock()
-        self.sampler, self.pid = None, os.getpid()
+        self.sampler, self.pid, self._forking = None, os.getpid(), None
 
 
 _shared = _Shared()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_shared.after_fork_in_child)
+    os.register_at_fork(
+        before=_shared.before_fork,
+        after_in_parent=_shared.after_fork_in_parent,
+        after_in_child=_shared.after_fork_in_child,
+    )
 
 
 def shared_sampler() -> Sampler:

@@ -190,18 +190,12 @@ class Tracker:
             hint="give seconds between checkpoints of the record, e.g. 10",
         )
         self._db_path, explicit = store_path(db)
-        self._db_problem: str | None = None
-        if self._db_path is not None:
-            from wattprint.records.store_db import StoreError, check_writable
+        if self._db_path is not None and explicit:
+            # An explicit store must work; the default one is a convenience that must never
+            # stop the user's job (a failure there is a warning, at its first write).
+            from wattprint.records.store_db import check_writable
 
-            try:
-                check_writable(self._db_path)
-            except StoreError as exc:
-                if explicit:
-                    raise
-                # The default store is a convenience: it must never stop the user's job.
-                self._db_problem = f"{exc}; this run is not recorded in a store"
-                self._db_path = None
+            check_writable(self._db_path)
         self._pid_root = pid
         self._json_path = Path(json_path) if json_path is not None else None
         if self._json_path is not None:
@@ -253,14 +247,16 @@ class Tracker:
             "git_commit": git_commit(),
             "python_version": python_version(),
         }
-        if self._db_problem is not None:
-            self._warn("store:path", self._db_problem)
         if self._db_path is not None:
             self._recorder = Recorder(self._db_path, self._warn, self.checkpoint_s)
-            self._recorder.begin(self._build_run(self._start.snap, "running"))
         if self._background:
+            # The sampler thread writes the run's first row at once, off the caller's path.
             self._ticker = _Ticker(self, self._meter)
-            shared_sampler().add(self._ticker, min(self.interval_s, self._meter.max_interval_s))
+            shared_sampler().add(
+                self._ticker, min(self.interval_s, self._meter.max_interval_s), first_in_s=0.0
+            )
+        elif self._recorder is not None:
+            self._recorder.begin(self._build_run(self._start.snap, "running"))
         atexit.register(self._at_exit)
         return self
 
@@ -358,6 +354,18 @@ class Tracker:
         keys = [f"{meter.sensors[i].info.component}:{meter.sensors[i].info.device}" for i in live]
         return timeline_data(meter, live, keys)
 
+    def _begin_record(self) -> bool:
+        """From the sampler thread's first tick: write the run's first row. True if it did."""
+        recorder, start = self._recorder, self._start
+        if recorder is None or recorder.begun or start is None:
+            return False
+        try:
+            run = self._build_run(start.snap, "running")
+        except Exception:  # noqa: BLE001 - stop() raced this tick; it finishes the record
+            return True
+        recorder.begin(run)
+        return True
+
     def _checkpoint(self, snap: Snapshot) -> None:
         """From the sampler thread: store the run so far when a checkpoint is due."""
         recorder = self._recorder
@@ -365,11 +373,10 @@ class Tracker:
             return
         try:
             run = self._build_run(snap, "running")
-            timeline = self._timeline()
         except Exception as exc:  # noqa: BLE001 - stop() may have raced this tick
             self._warn("checkpoint", f"could not checkpoint the run: {exc}")
             return
-        recorder.checkpoint(run, timeline)
+        recorder.checkpoint(run)  # the timeline is written once, at stop
 
     def __enter__(self) -> Tracker:
         return self.start()
@@ -498,6 +505,8 @@ class _Ticker:
         self._meter = meter
 
     def tick(self) -> None:
+        if self._tracker._begin_record():
+            return
         snap = self._meter.tick()
         if snap is not None:
             self._tracker._checkpoint(snap)

@@ -105,12 +105,13 @@ class Database:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid = os.getpid()
-        self._conn = self._open()
-        try:
-            self._migrate()
-        except BaseException:
-            self.close()
-            raise
+        with self._lock:
+            self._conn = self._open()
+            try:
+                self._migrate()
+            except BaseException:
+                self.close()
+                raise
 
     # -- connection ----------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
