@@ -27,6 +27,8 @@ demo: $(VENV)/.installed
 		$(BIN)/python examples/demo_workload.py
 	@echo "--- record: out/demo-run.json"
 	@cat out/demo-run.json
+	@echo "--- the run store (WATTPRINT_DB=$${WATTPRINT_DB:-the user data directory})"
+	$(BIN)/wattprint runs --limit 5
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts examples
