@@ -123,7 +123,7 @@ def process_share(component: Component, prev: Usage, cur: Usage) -> float | None
             # reach the disk up to ~30 s later, so the process is billed then, not now.
             return 0.0
         return _ratio(cur.process_io_b - prev.process_io_b, moved_b)
-    return 1.0  # GPU attribution is per device and process (issue: GPUs)
+    return 1.0  # GPUs: the sensor's own attribute() (see Meter._step)
 
 
 def _component_of(sensor: Sensor) -> Component:
@@ -254,7 +254,9 @@ class Meter:
         gap = step.gap
         energy_j = step.energy_j
         if gap is None and self._process_scope:
-            share = process_share(self._components[i], prev, cur)
+            component = self._components[i]
+            share = (sensor.attribute(prev, cur) if component is Component.GPU
+                     else process_share(component, prev, cur))
             if share is None:
                 gap = "process use counters unreadable, cannot attribute"
             else:

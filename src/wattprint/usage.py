@@ -92,6 +92,7 @@ class UsageProbe:
             process_mem_b=rss_b if full else None,
             process_io_b=fs.tree_io_b(self._pids) if disks is not None else None,
             disks=disks,
+            pids=tuple(self._pids),
         )
 
 

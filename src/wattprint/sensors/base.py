@@ -79,6 +79,7 @@ class Usage:
     process_mem_b: int | None = None  # resident memory of the tracked process tree
     process_io_b: int | None = None  # bytes the tree read from / wrote to storage
     disks: Mapping[str, DiskCounters] | None = None  # whole block devices by kernel name
+    pids: tuple[int, ...] | None = None  # the tracked process tree (process scope)
 
 
 @dataclass(slots=True)
@@ -115,3 +116,10 @@ class Sensor(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most sensors hold nothing open
         """Release files or handles; the sensor is not stepped again."""
+
+    def attribute(self, prev: Usage, cur: Usage) -> float | None:
+        """The tracked process tree's share (0..1) of this device's energy over the interval,
+        for devices whose use is not in :class:`Usage` (GPUs: the driver's per-process
+        accounting; ``cur.pids`` is the tree). None: unknown (the interval becomes a gap).
+        Only called for GPU sensors; the default gives the whole device to the tree."""
+        return 1.0
