@@ -255,8 +255,11 @@ class Meter:
         energy_j = step.energy_j
         if gap is None and self._process_scope:
             component = self._components[i]
-            share = (sensor.attribute(prev, cur) if component is Component.GPU
-                     else process_share(component, prev, cur))
+            share = (
+                sensor.attribute(prev, cur)
+                if component is Component.GPU
+                else process_share(component, prev, cur)
+            )
             if share is None:
                 gap = "process use counters unreadable, cannot attribute"
             else:

@@ -31,6 +31,7 @@ from wattprint.records.run import (
 from wattprint.sampler import shared_sampler
 from wattprint.sensors.base import Sensor
 from wattprint.sensors.discovery import HardwareOptions, check_tdp_w, discover, env_tdp_w
+from wattprint.sync import SYNC_MODES, synchronize
 from wattprint.usage import UsageProbe
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -116,6 +117,7 @@ class Tracker:
         db: str | os.PathLike[str] | bool | None = None,
         checkpoint_s: float = 10.0,
         command: Sequence[str] | None = None,
+        sync: str = "auto",
         hardware: HardwareOptions | None = None,
         sensors: Sequence[Sensor] | None = None,
         clock: Callable[[], float] | None = None,
@@ -179,6 +181,12 @@ class Tracker:
         self._intensity = carbon.lookup(zone) if zone else None
         if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
             raise ConfigError(f"tags must be a list of non-empty strings, got {tags!r}")
+        if sync not in SYNC_MODES:
+            raise ConfigError(
+                f"sync={sync!r} is unknown; use 'auto' (wait for queued torch/jax/cupy GPU work "
+                "at window edges, default) or 'off'"
+            )
+        self._sync = sync == "auto"
         self.experiment = experiment
         self.tags = tuple(tags)
         self.command = tuple(command) if command is not None else None
@@ -287,6 +295,7 @@ class Tracker:
             shared_sampler().remove(self._ticker)  # first, so no tick lands after the final read
             self._ticker = None
         atexit.unregister(self._at_exit)
+        self._synchronize()
         end = meter.read()
         failed = self._error is not None or bool(exit_code) or signal is not None
         status = self._forced_status or ("failed" if failed else "finished")
@@ -413,6 +422,7 @@ class Tracker:
             raise TrackerStateError(
                 f"window {name!r} is already open; end_window({name!r}) first or use another name"
             )
+        self._synchronize()
         self._open[name] = _Edge(meter.read(), datetime.now(timezone.utc))
 
     def end_window(self, name: str) -> Window:
@@ -423,6 +433,7 @@ class Tracker:
             raise TrackerStateError(
                 f"no open window named {name!r} (open: {open_names}); call begin_window() first"
             )
+        self._synchronize()
         end = meter.read()
         comps = self._components(edge.snap, end)
         energy_kwh = sum(c.energy_kwh for c in comps)
@@ -443,6 +454,11 @@ class Tracker:
         return tuple(self._windows)
 
     # -- helpers -------------------------------------------------------------------------
+    def _synchronize(self) -> None:
+        """Let queued GPU kernels finish, so their energy lands in the window that ran them."""
+        if self._sync:
+            synchronize()
+
     def _require_running(self) -> tuple[Meter, _Edge]:
         if self._owner_pid is not None and self._owner_pid != os.getpid():
             raise TrackerStateError(

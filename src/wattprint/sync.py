@@ -1,0 +1,61 @@
+"""Wait for queued GPU work before reading the counters at a window edge.
+
+CUDA (and JAX, CuPy) launch kernels asynchronously: when ``end_window()`` is called the GPU
+may still be running the window's kernels, and their energy would land in the next window.
+Synchronising first puts it where it belongs. Only frameworks the program has already
+imported are touched (nothing is imported here), and a framework that has not initialised
+its GPU context is left alone (synchronising would create one).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+SYNC_MODES = ("auto", "off")
+
+
+def _torch() -> bool:
+    torch = sys.modules.get("torch")
+    cuda = getattr(torch, "cuda", None)
+    if cuda is None or not cuda.is_available() or not cuda.is_initialized():
+        return False
+    cuda.synchronize()
+    return True
+
+
+def _jax() -> bool:
+    jax = sys.modules.get("jax")
+    if jax is None or not hasattr(jax, "effects_barrier"):
+        return False
+    # Only once a GPU backend exists: asking for devices would otherwise initialise one.
+    xla_bridge = sys.modules.get("jax._src.xla_bridge")
+    backends = getattr(xla_bridge, "_backends", None)
+    if not backends or not any(name in backends for name in ("cuda", "gpu", "rocm")):
+        return False
+    jax.effects_barrier()
+    return True
+
+
+def _cupy() -> bool:
+    cupy = sys.modules.get("cupy")
+    if cupy is None:
+        return False
+    cupy.cuda.Device().synchronize()
+    return True
+
+
+SYNCERS: dict[str, Callable[[], bool]] = {"torch": _torch, "jax": _jax, "cupy": _cupy}
+
+
+def synchronize() -> list[str]:
+    """Synchronise every imported framework with a live GPU context; the names synchronised.
+    A framework that fails to synchronise is skipped (the window is then only less exact)."""
+    done = []
+    for name, sync in SYNCERS.items():
+        try:
+            if sync():
+                done.append(name)
+        except Exception:  # noqa: BLE001 - a broken framework must not break measuring
+            continue
+    return done
