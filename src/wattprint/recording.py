@@ -131,13 +131,18 @@ class Recorder:
                 return
             try:
                 store.finish(run, timeline)
+            except (WattprintError, OSError) as exc:
+                self._fail("finish", exc)
+                store.close()
+                return
+            try:
                 from wattprint.records.signing import key_from_env, sign_pending
 
                 key = key_from_env()
                 if key is not None:
                     sign_pending(store, key)
             except (WattprintError, OSError) as exc:
-                self._fail("finish", exc)
+                self._warn("store:sign", f"the run is stored in {self.path} but not signed: {exc}")
             finally:
                 store.close()
                 self._store = None

@@ -39,6 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Faster sampling would cost more than it tells: counters are read at every window edge anyway.
 MIN_INTERVAL_S = 0.01
 MAX_INTERVAL_S = 3600.0
+MAX_CHECKPOINT_S = 60.0
 
 
 class WattprintWarning(UserWarning):
@@ -197,6 +198,11 @@ class Tracker:
             inclusive=False,
             hint="give seconds between checkpoints of the record, e.g. 10",
         )
+        if self.checkpoint_s > MAX_CHECKPOINT_S:
+            raise ConfigError(
+                f"checkpoint_s={checkpoint_s!r} is too long: a killed run would lose that much "
+                f"energy and could be taken for a dead one; give at most {MAX_CHECKPOINT_S:g} s"
+            )
         self._db_path, explicit = store_path(db)
         if self._db_path is not None and explicit:
             # An explicit store must work; the default one is a convenience that must never
@@ -493,6 +499,10 @@ class Tracker:
                 )
             )
         return tuple(out)
+
+    def fail(self, error: str) -> None:
+        """Mark the running run as failed with ``error`` (it is recorded at stop())."""
+        self._error = error
 
     def co2_kg(self, energy_kwh: float) -> float | None:
         """CO2e of an energy at this tracker's zone and PUE, None without a zone."""

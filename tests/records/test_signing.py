@@ -112,8 +112,8 @@ def test_unsigned_runs_are_warnings_not_failures(store: RunStore) -> None:
 
 
 def test_interrupted_runs_are_signed_too(store: RunStore) -> None:
-    store.begin(make_run("crashed"))
-    assert store.mark_interrupted(now=time.time() + 3600) == 1
+    store.begin(make_run("crashed"), pid=2**22 + 12345)  # a pid that no process has
+    assert store.mark_interrupted() == 1
     assert sign_pending(store, KEY) == 1
     assert verify(store, KEY).ok
 
@@ -285,6 +285,8 @@ def test_garbage_in_signature_columns_is_reported_not_raised(store: RunStore) ->
 def test_a_resumed_run_holds_the_chain_until_it_ends(store: RunStore) -> None:
     sleepy = make_run("sleepy", status="running", ended_at=None)
     store.begin(sleepy)
+    with sqlite3.connect(store.path) as conn:  # written by another host: judged by heartbeat
+        conn.execute("UPDATE runs SET host_key = 'another-host' WHERE id = 'sleepy'")
     store.mark_interrupted(now=time.time() + 3600)  # seq 6
     store.checkpoint(sleepy)  # it was only suspended: running again, keeps seq 6
     store.finish(make_run("run-g"))  # seq 7

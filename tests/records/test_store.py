@@ -372,6 +372,11 @@ def test_a_suspended_run_marked_interrupted_comes_back_and_keeps_its_seq(
 ) -> None:
     run = make_run("sleepy", status="running", ended_at=None)
     store.begin(run)
+    # On its own host a live process is never taken for dead, however long it slept...
+    assert store.mark_interrupted(now=time.time() + 3600) == 0
+    # ...but a reader on another host only sees a heartbeat that stopped.
+    with raw(store.path) as conn:
+        conn.execute("UPDATE runs SET host_key = 'another-host' WHERE id = 'sleepy'")
     assert store.mark_interrupted(now=time.time() + 3600) == 1
     store.finish(make_run("later"))
     store.checkpoint(replace(run, energy_kwh=0.5))  # the process woke up

@@ -9,7 +9,8 @@ def energy(kwh: float) -> str:
         return f"{kwh:.3g} kWh"
     if wh >= 1:
         return f"{wh:.3g} Wh"
-    return f"{wh * 3600:.3g} J"
+    j = wh * 3600
+    return f"{j:.0f} J" if j >= 100 else f"{j:.3g} J"
 
 
 def mass(kg: float) -> str:

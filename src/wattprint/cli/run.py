@@ -96,10 +96,10 @@ def _check_numbers(args: argparse.Namespace) -> None:
             f"--pue {args.pue:g} is not a number >= 1; PUE is facility energy / IT "
             "energy (1.0 = no overhead, typical data centres 1.1-1.6)"
         )
-    if not (math.isfinite(args.checkpoint) and args.checkpoint > 0):
+    if not (math.isfinite(args.checkpoint) and 0 < args.checkpoint <= 60):
         raise UsageError(
-            f"--checkpoint {args.checkpoint:g} must be a positive number of "
-            "seconds, e.g. --checkpoint 10"
+            f"--checkpoint {args.checkpoint:g} is out of range; give seconds between "
+            "checkpoints, up to 60, e.g. --checkpoint 10"
         )
     if args.scope not in ("process", "machine"):
         raise UsageError(
@@ -151,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
     json_path = Path(args.json) if args.json else None
     if json_path is not None:
         _check_file("--json", json_path)
+    from wattprint.records.signing import key_from_env
+
+    key_from_env()  # a bad WATTPRINT_SIGNING_KEY is an error now, not after the command
     csv_path = Path(args.csv) if args.csv else None
     if csv_path is not None:
         _check_file("--csv", csv_path)
@@ -175,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             returncode = runner.run(cmd, on_wait=status.update)
         except OSError as exc:
-            tracker.stop()
+            tracker.fail(f"the command could not start: {exc.strerror or exc}")
+            tracker.stop(exit_code=127)
             raise UsageError(
                 f"cannot run {cmd[0]!r}: {exc.strerror or exc}; check the name and PATH"
             ) from None

@@ -202,7 +202,7 @@ def summary(args: argparse.Namespace) -> int:
         f"{'CO2e':>10}{cost_head}"
     )
     for (project, period), t in sorted(totals.items()):
-        cost = f" {t.facility_kwh * args.price:10.2f}" if args.price is not None else ""
+        cost = f" {t.facility_kwh * args.price:10.4g}" if args.price is not None else ""
         co2 = mass(t.co2_kg) + ("*" if t.no_zone else "")
         print(
             f"{project[:20]:20} {period:10} {t.runs:5d} {duration(t.duration_s):>14} "

@@ -29,7 +29,7 @@ taken when the data is written, i.e. the run's *end*: ``started_at = timestamp -
 Energies (kWh) and ``emissions`` (kg) include ``pue`` (CodeCarbon multiplies each sample by it),
 so they are divided by it to give our before-PUE ``energy_kwh``. ``flush()`` appends cumulative
 rows with the same ``run_id``: the longest one is the run. The zone is ``country_iso_code`` as
-given (ISO alpha-3, e.g. ``FRA``; wattprint's zone lookup takes alpha-3 as an alias);
+given (ISO alpha-3, e.g. ``FRA``; kept as given, not looked up in wattprint's table);
 ``tracking_mode`` (machine/process) is the scope.
 """
 
@@ -63,9 +63,9 @@ _MISSING = {"", "n/a", "na", "nan", "none", "null"}
 _ECO2AI_REQUIRED = ["start_time", "duration(s)", "power_consumption(kWh)", "CO2_emissions(kg)"]
 _CODECARBON_REQUIRED = ["timestamp", "duration", "emissions", "energy_consumed"]
 _CPU_NAME_RE = re.compile(
-    r"^(?P<name>.*)/(?P<n>\d+) device\(s\), TDP:(?P<tdp>\S*)(?: method:(?P<m>\S+))?$"
+    r"^(?P<name>.*)/(?P<n>\d+) device\(s\), TDP:(?P<tdp>\S*)(?: method:(?P<m>.+))?$"
 )
-_GPU_NAME_RE = re.compile(r"^(?P<name>.*) (?P<n>\d+) device\(s\)(?: method:(?P<m>\S+))?$")
+_GPU_NAME_RE = re.compile(r"^(?P<name>.*) (?P<n>\d+) device\(s\)(?: method:(?P<m>.+))?$")
 
 Row = dict[str, str]
 
@@ -231,7 +231,7 @@ def _eco2ai_window(path: str, line: int, row: Row, tz: tzinfo | None) -> Window:
         started_at=iso_utc(start),
         duration_s=_req(path, line, row, "duration(s)"),
         energy_kwh=energy_kwh,
-        co2_kg=_req(path, line, row, "CO2_emissions(kg)"),
+        co2_kg=_float(path, line, row, "CO2_emissions(kg)"),  # N/A without a zone
         uncertainty_pct=_band(comps),
         components=tuple(comps),
     )

@@ -256,9 +256,10 @@ class RunStore(Database):
             return [
                 (run_id, beat, record)
                 for run_id, key, pid, beat, record in rows
-                if beat is None
-                or t_now - beat > limit_s
-                or (key == me and pid is not None and not pid_alive(pid))
+                # On this host the process itself answers (a run suspended for an hour is not
+                # dead); another host's run is judged by its heartbeat.
+                if (key == me and pid is not None and not pid_alive(pid))
+                or (key != me and (beat is None or t_now - beat > limit_s))
             ]
 
         if not self.read(orphans):  # the common case costs no write lock

@@ -44,6 +44,11 @@ class StoreReadOnlyError(StoreError):
 def default_db_path() -> Path:
     """``$WATTPRINT_DB`` if set, else ``runs.sqlite3`` in the user's data directory."""
     env = os.environ.get(ENV_DB, "").strip()
+    if env.lower() in ("off", "none", "0", "false", "no"):
+        raise StoreError(
+            f"recording is switched off ({ENV_DB}={env}); set {ENV_DB} to the "
+            "store's path, or pass --db PATH"
+        )
     if env:
         return Path(env).expanduser()
     import platformdirs  # deferred: only the store needs it
