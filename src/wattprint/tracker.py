@@ -111,6 +111,7 @@ class Tracker:
         pue: float = 1.0,
         cpu_tdp_w: float | None = None,
         cpu_model: str | None = None,
+        gpu_ids: Sequence[int | str] | None = None,
         pid: int | None = None,
         json_path: str | os.PathLike[str] | None = None,
         experiment: str | None = None,
@@ -167,10 +168,17 @@ class Tracker:
         else:
             cpu_tdp_w = env_tdp_w()
         hw = hardware or HardwareOptions()
+        if gpu_ids is not None and (
+            isinstance(gpu_ids, (str, int)) or not all(isinstance(g, (int, str)) for g in gpu_ids)
+        ):
+            raise ConfigError(
+                f"gpu_ids must be a list of GPU indices or UUIDs, e.g. [0, 1], got {gpu_ids!r}"
+            )
         self._hardware = replace(
             hw,
             cpu_tdp_w=cpu_tdp_w if cpu_tdp_w is not None else hw.cpu_tdp_w,
             cpu_model=cpu_model or hw.cpu_model,
+            gpu_ids=tuple(gpu_ids) if gpu_ids is not None else hw.gpu_ids,
         )
         if zone is not None and (not isinstance(zone, str) or not zone.strip()):
             raise ConfigError(
@@ -247,7 +255,7 @@ class Tracker:
         if self._sensors_override is not None:
             sensors, reader, cgroup = self._sensors_override, None, None
         else:
-            found = discover(hw, gpu=False)
+            found = discover(hw)
             sensors, reader, cgroup = found.sensors, found.disk_reader, found.busy_cgroup
             for msg in found.warnings:
                 self._warn(msg, msg)

@@ -48,6 +48,8 @@ class HardwareOptions:
     cpu_tdp_w: float | None = None  # default: $WATTPRINT_CPU_TDP_W
     cpu_model: str | None = None  # default: $WATTPRINT_CPU_MODEL
     storage: bool = True
+    gpu: bool = True
+    gpu_ids: tuple[int | str, ...] | None = None  # within CUDA_VISIBLE_DEVICES; None: all
 
 
 @dataclass(frozen=True)
@@ -177,12 +179,15 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
                     Component.STORAGE, "disk-io-model", "no whole physical block devices found"
                 )
             )
-    if gpu:
-        unavailable.append(
-            Unavailable(
-                Component.GPU, "nvml / amdsmi", "GPU sensors are not part of this version yet"
+    if gpu and opts.gpu:
+        from wattprint.sensors.gpu import discover_gpus
+
+        gpu_sensors, reasons = discover_gpus(opts.gpu_ids)
+        sensors.extend(gpu_sensors)
+        if not gpu_sensors:
+            unavailable.extend(
+                Unavailable(Component.GPU, "nvml / amdsmi / powermetrics", r) for r in reasons
             )
-        )
     return Discovery(sensors, unavailable, cpu, cgroup, capacity, reader, warnings)
 
 

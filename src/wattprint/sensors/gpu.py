@@ -1,0 +1,66 @@
+"""All accelerators: NVIDIA (NVML), AMD (amdsmi), Apple Silicon (powermetrics).
+
+A vendor's module (and its binding) is imported only when its driver is present, so
+``import wattprint``, ``start()`` and ``wattprint devices`` on a machine without that vendor's
+GPU pay nothing; what is missing is reported with the reason and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from wattprint.errors import ConfigError
+from wattprint.sensors.base import Sensor
+
+Found = tuple[list[Sensor], list[str]]
+
+
+def _linux_driver(*paths: str) -> bool:
+    """On Linux a vendor's kernel driver leaves these files; elsewhere assume it may be there."""
+    return not sys.platform.startswith("linux") or any(os.path.exists(p) for p in paths)
+
+
+def discover_gpus(gpu_ids: Sequence[int | str] | None = None) -> Found:
+    """(sensors, reasons) over every vendor; a reason says why a vendor gave no sensors."""
+
+    def nvidia() -> Found:
+        if not _linux_driver("/proc/driver/nvidia", "/dev/nvidiactl"):
+            return [], ["no NVIDIA driver on this machine (no /proc/driver/nvidia)"]
+        from wattprint.sensors.nvidia import discover_nvidia
+
+        return discover_nvidia(gpu_ids=gpu_ids)
+
+    def amd() -> Found:
+        if not _linux_driver("/dev/kfd", "/sys/module/amdgpu"):
+            return [], ["no AMD GPU driver on this machine (no /dev/kfd)"]
+        from wattprint.sensors.amd import discover_amd
+
+        return discover_amd()
+
+    def apple() -> Found:
+        if sys.platform != "darwin":
+            return [], ["not macOS"]
+        from wattprint.sensors.apple import discover_apple
+
+        return discover_apple()
+
+    vendors: list[tuple[str, Callable[[], Found]]] = [
+        ("NVIDIA", nvidia),
+        ("AMD", amd),
+        ("Apple", apple),
+    ]
+    sensors: list[Sensor] = []
+    reasons: list[str] = []
+    for vendor, found in vendors:
+        try:
+            vendor_sensors, vendor_reasons = found()
+        except ConfigError:  # bad gpu_ids / CUDA_VISIBLE_DEVICES: the user must hear it
+            raise
+        except Exception as exc:  # noqa: BLE001 - one vendor's failure must not hide the others
+            vendor_sensors, vendor_reasons = [], [f"{type(exc).__name__}: {exc}"]
+        sensors.extend(vendor_sensors)
+        if not vendor_sensors:
+            reasons.extend(f"{vendor}: {r}" for r in vendor_reasons)
+    return sensors, reasons

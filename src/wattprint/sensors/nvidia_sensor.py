@@ -1,0 +1,313 @@
+"""One NVIDIA GPU read through NVML (``nvidia-ml-py``); discovery is in ``sensors.nvidia``.
+
+Energy, best first (NVML API Reference, "Device Queries"):
+
+- ``nvmlDeviceGetTotalEnergyConsumption``: millijoules "since the driver was last reloaded",
+  Volta and newer. Nothing between reads is lost; it goes backwards only when the driver is
+  reloaded (a gap, never a negative value). On A100/H100 the power reading covers only ~25 % of
+  the time (Yang et al., SC24), so this counter is always preferred.
+- Older boards raise NotSupported: power (``NVML_FI_DEV_POWER_INSTANT`` where the driver has the
+  field, else ``nvmlDeviceGetPowerUsage``, mW) integrated with the trapezoid rule. The reading
+  changes only every update period, detected at discovery and used as ``max_interval_s``, so
+  the sampler sees every value.
+
+Uncertainty: the NVML reference gives power readings "accurate to within +/- 5% of current
+power draw" (``nvmlDeviceGetPowerUsage``; stated for Fermi and Kepler, no later figure is
+published), so 5 % for the counter; integrated readings add the sampling error: 10 %, 15 % for
+a 1 s average or an undetected update period.
+
+On Grace superchips (GH200, GB200: ``NVML_POWER_SCOPE_MODULE`` answers) the counter covers the
+whole module, Grace CPU and memory included (ml-energy/zeus#172), so ``info.details
+["power_scope"]`` is "module" and a warning says CPU/RAM sensors may count that energy twice.
+
+Attribution (``scope="process"``): the tree's share among the GPU's compute and graphics
+processes, by per-process SM utilisation (``nvmlDeviceGetProcessUtilization``) when shared; how
+containers (NVML lists host pids) are handled is in ``gpu_select``. The share is re-asked of
+NVML every 5 s and whenever the tree changes (process queries cost milliseconds).
+
+Typed errors: NoPermission -> SensorPermissionError, GpuIsLost -> GpuLostError (and every later
+read too, without asking NVML), anything else -> SensorError; the meter makes each a gap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from wattprint.errors import SensorError, SensorPermissionError, SensorUnavailableError
+from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
+from wattprint.sensors.gpu_select import ENV_VISIBLE, Pick, gpu_share, holds_device
+
+COUNTER_UNCERTAINTY_PCT = 5.0
+INTEGRATED_UNCERTAINTY_PCT = 10.0
+COARSE_UNCERTAINTY_PCT = 15.0
+DEFAULT_UPDATE_PERIOD_S = 0.1  # when detection sees too few changes (older boards: 10-20 Hz)
+FALLBACK_POWER_LIMIT_W = 1000.0
+PLAUSIBLE_FACTOR = 3.0  # a counter jump above 3x the power limit is a reset, not energy
+SHARE_RECHECK_S = 5.0  # how long a GPU share is reused (same tree)
+MODULE_NOTE = (
+    "module power scope (Grace superchip): NVML's energy covers the whole module, Grace CPU and "
+    "memory included, so CPU and RAM energy may be counted twice; read the GPU row as the module"
+)
+NAMESPACE_NOTE = (
+    "NVML lists host pids, none of them in this PID namespace (container): the GPU's only "
+    "process is taken to be this job's, since the job holds the GPU's device file open"
+)
+COUNT_NOTE = "GPU shared with other processes: split by process count (no per-process utilisation)"
+FI_POWER_INSTANT, SCOPE_GPU = 186, 0
+_VALUE_FIELDS = ("dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal")
+
+
+class GpuLostError(SensorUnavailableError):
+    """The GPU fell off the bus (NVML_ERROR_GPU_IS_LOST); it stays a gap for the rest of the run."""
+
+
+class NvmlSession:
+    """NVML initialisation shared by the sensors of one discovery. NVML reference-counts
+    ``nvmlInit`` ("Shutdown only occurs when the reference count reaches zero"), so this pairs
+    one init with one shutdown, the latter once every sensor is closed."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self._holders = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self.module.nvmlInit()
+            self._holders += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0:
+                with contextlib.suppress(self.module.NVMLError):  # best effort, at the end
+                    self.module.nvmlShutdown()
+
+
+def is_error(exc: BaseException, nv: Any, name: str) -> bool:
+    cls = getattr(nv, name, None)
+    return isinstance(cls, type) and isinstance(exc, cls)
+
+
+def field_mw(nv: Any, handle: Any, field_id: int, scope: int) -> float:
+    """One power field (mW) from ``nvmlDeviceGetFieldValues``; raises the field's NVMLError."""
+    value = nv.nvmlDeviceGetFieldValues(handle, [(field_id, scope)])[0]
+    if value.nvmlReturn != 0:
+        raise nv.NVMLError(value.nvmlReturn)
+    return float(getattr(value.value, _VALUE_FIELDS[value.valueType]))
+
+
+@dataclass(frozen=True)
+class GpuFacts:
+    """What discovery learnt about one GPU."""
+
+    pick: Pick
+    name: str
+    driver_version: str | None
+    power_limit_w: float | None = None
+    counter: bool = True  # nvmlDeviceGetTotalEnergyConsumption works
+    module: bool = False  # NVML_POWER_SCOPE_MODULE answers (Grace superchip)
+    instant_field: bool = False  # integration reads NVML_FI_DEV_POWER_INSTANT
+    averaged: bool | None = False  # nvmlDeviceGetPowerUsage is a 1 s average (None: may be)
+    update_period_s: float | None = None
+    minor: int | None = None  # N of /dev/nvidiaN
+    notes: tuple[str, ...] = ()
+
+
+class NvidiaSensor(Sensor):
+    """One physical NVIDIA GPU."""
+
+    component = Component.GPU
+    slow = False  # the counter is cheap to read, and integration needs every update
+
+    def __init__(self, nvml: NvmlSession, handle: Any, facts: GpuFacts, proc_dir: Path) -> None:
+        self._nvml, self._nv, self._handle, self.facts = nvml, nvml.module, handle, facts
+        self._proc_dir = proc_dir
+        nvml.acquire()
+        self._held = True
+        gpu = facts.pick.gpu
+        self.label = f"GPU {gpu.index} {facts.name} ({gpu.uuid[:12]})"
+        self._limit_w = PLAUSIBLE_FACTOR * (facts.power_limit_w or FALLBACK_POWER_LIMIT_W)
+        self._last: float | None = None  # mJ (counter) or W (power)
+        self._last_t_s = 0.0
+        self._lost: str | None = None
+        self._util_ok = True
+        self._util_seen_us = 0
+        self._share_cache: tuple[frozenset[int], float, float | None] | None = None
+        period_s = facts.update_period_s or DEFAULT_UPDATE_PERIOD_S
+        self.max_interval_s = float("inf") if facts.counter else period_s
+        self.info = self._make_info(period_s)
+
+    def _make_info(self, period_s: float) -> SensorInfo:
+        f, gpu = self.facts, self.facts.pick.gpu
+        notes = list(f.notes)
+        details: dict[str, object] = dict(
+            index=gpu.index, cuda_index=f.pick.cuda_index, uuid=gpu.uuid, name=f.name,
+            driver_version=f.driver_version, power_limit_w=f.power_limit_w,
+            power_scope="module" if f.module else "gpu", attribution=None,
+        )  # fmt: skip
+        if f.pick.via_mig:
+            details["mig"] = list(f.pick.via_mig)
+            notes.append(
+                f"{ENV_VISIBLE} names MIG instance(s) {', '.join(f.pick.via_mig)}: NVML measures "
+                "the whole GPU, so this is the energy of every instance on it"
+            )
+        notes += [MODULE_NOTE] if f.module else []
+        warning = f"{self.label}: {MODULE_NOTE}" if f.module else None
+        if f.counter:
+            how, provenance, pct = "nvml-total-energy", Provenance.MEASURED, COUNTER_UNCERTAINTY_PCT
+        else:
+            reading = "NVML_FI_DEV_POWER_INSTANT" if f.instant_field else "nvmlDeviceGetPowerUsage"
+            details.update(update_period_s=period_s, power_reading=reading)
+            detected = "detected" if f.update_period_s else "assumed: no change seen in 0.5 s"
+            notes.append(
+                f"no energy counter (NVML has one on Volta and newer): {reading} integrated with "
+                f"the trapezoid rule every {period_s:g} s (its update period, {detected})"
+                + {True: "; the reading is a 1 s average", None: "; it may be a 1 s average"}.get(
+                    f.averaged, ""
+                )
+            )
+            coarse = f.averaged is not False or f.update_period_s is None
+            how, provenance = "nvml-power-integration", Provenance.INTEGRATED
+            pct = COARSE_UNCERTAINTY_PCT if coarse else INTEGRATED_UNCERTAINTY_PCT
+        return SensorInfo(
+            Component.GPU, self.label, how, provenance, pct, tuple(notes), details, warning
+        )
+
+    # -- readings --------------------------------------------------------------------------
+    def _error(self, exc: Exception, what: str) -> SensorError:
+        nv = self._nv
+        if is_error(exc, nv, "NVMLError_GpuIsLost"):
+            self._lost = (
+                f"{self.label} is lost (NVML: GPU is lost, it fell off the bus); its energy is "
+                "not counted from now on: check `nvidia-smi` and the kernel log for Xid errors"
+            )
+            return GpuLostError(self._lost)
+        if is_error(exc, nv, "NVMLError_NoPermission"):
+            return SensorPermissionError(
+                f"{self.label}: NVML denied {what} (insufficient permissions); run as a user "
+                "allowed to query the GPU"
+            )
+        return SensorError(f"{self.label}: NVML could not read {what} ({exc}); retrying next read")
+
+    def read(self) -> float:
+        """The counter (mJ) or the power (W) now. Raises SensorError."""
+        if self._lost is not None:
+            raise GpuLostError(self._lost)
+        nv, h = self._nv, self._handle
+        try:
+            if self.facts.counter:
+                return float(nv.nvmlDeviceGetTotalEnergyConsumption(h))
+            if self.facts.instant_field:
+                return field_mw(nv, h, getattr(nv, "NVML_FI_DEV_POWER_INSTANT", FI_POWER_INSTANT),
+                                SCOPE_GPU) / 1000  # fmt: skip
+            return float(nv.nvmlDeviceGetPowerUsage(h)) / 1000
+        except nv.NVMLError as exc:
+            raise self._error(exc, "the energy counter" if self.facts.counter else "power") from exc
+
+    def begin(self, usage: Usage) -> None:
+        nv = self._nv
+        if not self._held:  # reused after close(): NVML may have shut down, handles with it
+            try:
+                self._nvml.acquire()
+                self._held = True
+                self._handle = nv.nvmlDeviceGetHandleByUUID(self.facts.pick.gpu.uuid)
+            except nv.NVMLError as exc:
+                raise self._error(exc, "the device") from exc
+        self._lost, self._share_cache = None, None
+        self._last, self._last_t_s = self.read(), usage.t_s
+        if usage.pids is not None and self._util_ok:
+            self._util_seen_us = 0
+            samples = self._util_samples()
+            self._util_seen_us = max((s.timeStamp for s in samples or ()), default=0)
+
+    def close(self) -> None:
+        if self._held:
+            self._held = False
+            self._nvml.release()
+
+    def step(self, prev: Usage, cur: Usage) -> Step:
+        value = self.read()  # a failed read raises: the meter marks a gap, we keep the last
+        last, last_t_s = self._last, self._last_t_s
+        self._last, self._last_t_s = value, cur.t_s
+        if last is None:
+            return Step(0.0, gap="no baseline reading")
+        if not self.facts.counter:
+            if last_t_s < prev.t_s:  # reads failed in between: no power known at prev
+                return Step(0.0, gap="power readings resumed after failed reads (new baseline)")
+            return Step((last + value) / 2 * (cur.t_s - last_t_s))
+        if value < last:
+            return Step(0.0, gap="energy counter went backwards (driver reloaded?); new baseline")
+        energy_j = (value - last) / 1000
+        if energy_j / max(cur.t_s - last_t_s, 1.0) > self._limit_w:
+            return Step(0.0, gap="energy counter jumped beyond what the GPU can draw (reset?)")
+        # After failed reads the counter still holds their energy: this step covers them.
+        return Step(energy_j, since_s=last_t_s if last_t_s < prev.t_s else None)
+
+    # -- attribution -----------------------------------------------------------------------
+    def _note(self, note: str) -> None:
+        if note not in self.info.notes:
+            self.info = replace(self.info, notes=(*self.info.notes, note))
+
+    def _split(self, share: float | None, how: str) -> float | None:
+        self.info.details["attribution"] = how
+        return share
+
+    def _util_samples(self) -> list[Any] | None:
+        """Per-process samples newer than the last seen; None: none or unsupported."""
+        nv = self._nv
+        try:
+            return list(nv.nvmlDeviceGetProcessUtilization(self._handle, self._util_seen_us))
+        except nv.NVMLError as exc:
+            # NotFound (and pynvml's NVMLError(0) for an empty buffer): no sample in the interval
+            if not (is_error(exc, nv, "NVMLError_NotFound") or getattr(exc, "value", None) == 0):
+                self._util_ok = False
+            return None
+
+    def attribute(self, prev: Usage, cur: Usage) -> float | None:
+        """The tree's share (see ``gpu_select.gpu_share``), asked of NVML at most every
+        ``SHARE_RECHECK_S`` and whenever the tree changes: its process queries cost
+        milliseconds. Never raises: the meter calls it outside its error handling."""
+        if cur.pids is None:
+            return self._split(None, "unknown: no process tree")
+        key, cache = frozenset(cur.pids), self._share_cache
+        if cache is None or cache[0] != key or cur.t_s - cache[1] >= SHARE_RECHECK_S:
+            cache = self._share_cache = (key, cur.t_s, self._share(key))
+        return cache[2]
+
+    def _share(self, tree: frozenset[int]) -> float | None:
+        nv = self._nv
+        try:
+            on = {p.pid for p in nv.nvmlDeviceGetComputeRunningProcesses(self._handle)}
+            try:
+                on |= {p.pid for p in nv.nvmlDeviceGetGraphicsRunningProcesses(self._handle)}
+            except nv.NVMLError as exc:  # compute-only boards have no graphics list: fine
+                if not is_error(exc, nv, "NVMLError_NotSupported"):
+                    raise
+        except nv.NVMLError as exc:
+            return self._split(None, f"unknown: NVML process list unreadable ({exc})")
+        util: dict[int, int] | None = None
+        shared = bool(on & tree) and not on <= tree
+        samples = self._util_samples() if shared and self._util_ok else None
+        if samples:
+            self._util_seen_us = max(self._util_seen_us, *(s.timeStamp for s in samples))
+            util = {}
+            for s in samples:
+                util[s.pid] = util.get(s.pid, 0) + int(s.smUtil)
+        share, how = gpu_share(
+            on,
+            tree,
+            sm_util=util,
+            foreign=lambda: not any((self._proc_dir / str(pid)).exists() for pid in on),
+            holds_device=lambda: holds_device(self._proc_dir, tree, self.facts.minor),
+        )
+        if how == "process count" and not self._util_ok:
+            self._note(COUNT_NOTE)
+        if how.startswith("PID namespace"):
+            self._note(NAMESPACE_NOTE)
+        return self._split(share, how)
