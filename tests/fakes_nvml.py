@@ -138,6 +138,7 @@ class FakeGpu:
     sm_util: dict[int, int] = field(default_factory=dict)  # pid -> smUtil % (latest period)
     util_supported: bool = True
     util_period_s: float = 1 / 6
+    gpu_util_pct: Callable[[float], int] = lambda t_s: 90  # nvmlDeviceGetUtilizationRates().gpu
     migs: list[str] = field(default_factory=list)
     counter: bool | None = None  # None: as the architecture says (Volta+); False: a vGPU, say
     instant_field: bool = True  # NVML_FI_DEV_POWER_INSTANT (drivers before R525 lack it)
@@ -329,6 +330,11 @@ class FakeNvml:
             raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
         t_u = max(gpu._energy_t_s, _last_update(self.clock(), gpu.energy_period_s))
         return int(gpu.energy_j(t_u) * 1000)
+
+    def nvmlDeviceGetUtilizationRates(self, handle: Any) -> SimpleNamespace:
+        """Percent of the last sample period in which a kernel ran (nvmlUtilization_t)."""
+        gpu = self._gpu(handle, "nvmlDeviceGetUtilizationRates")
+        return SimpleNamespace(gpu=int(gpu.gpu_util_pct(self.clock())), memory=0)
 
     def nvmlDeviceGetPowerUsage(self, handle: Any) -> int:
         gpu = self._gpu(handle, "nvmlDeviceGetPowerUsage")

@@ -311,6 +311,7 @@ class Tracker:
         atexit.unregister(self._at_exit)
         self._synchronize()
         end = meter.read()
+        self._hint_idle_gpus(meter)
         failed = self._error is not None or bool(exit_code) or signal is not None
         status = self._forced_status or ("failed" if failed else "finished")
         run = self._build_run(end, status, ended=True, exit_code=exit_code, signal=signal)
@@ -461,6 +462,7 @@ class Tracker:
             comps,
         )
         self._windows.append(window)
+        self._hint_short_window(window)
         return window
 
     @property
@@ -468,6 +470,31 @@ class Tracker:
         return tuple(self._windows)
 
     # -- helpers -------------------------------------------------------------------------
+    def _hint_idle_gpus(self, meter: Meter) -> None:
+        for sensor in meter.sensors:
+            utilization = getattr(sensor, "mean_utilization_pct", None)
+            if isinstance(utilization, float) and utilization < IDLE_GPU_PCT:
+                self._warn(
+                    f"idle:{sensor.info.device}",
+                    f"{sensor.info.device} ran kernels {utilization:.0f} % of the time: it was "
+                    "idle for most of the run, so fewer GPUs (or none) would have done the same "
+                    "work for less energy",
+                )
+
+    def _hint_short_window(self, window: Window) -> None:
+        for c in window.components:
+            if c.name != "gpu" or c.energy_kwh > 0:
+                continue
+            period_s = c.details.get("update_period_s")
+            limit_s = float(period_s) if isinstance(period_s, (int, float)) else 1.0
+            if window.duration_s < limit_s:
+                self._warn(
+                    f"short:{c.device}",
+                    f"window {window.name!r} lasted {window.duration_s * 1e3:.0f} ms and read 0 J "
+                    f"on {c.device}: shorter than how often its reading updates; time longer "
+                    "stretches (e.g. several steps per window)",
+                )
+
     def _synchronize(self) -> None:
         """Let queued GPU kernels finish, so their energy lands in the window that ran them."""
         if self._sync:
@@ -503,7 +530,7 @@ class Tracker:
                     uncertainty_pct=info.uncertainty_pct,
                     gap_s=meter.gap_s(i, a.t_s, b.t_s),
                     notes=info.notes,
-                    details=dict(info.details),
+                    details=_details(sensor),
                 )
             )
         return tuple(out)
@@ -528,6 +555,18 @@ class Tracker:
             self._warned.add(key)
             self._messages.append(message)
         warnings.warn(message, WattprintWarning, stacklevel=3)
+
+
+def _details(sensor: Sensor) -> dict[str, Any]:
+    details = dict(sensor.info.details)
+    utilization = getattr(sensor, "mean_utilization_pct", None)
+    if isinstance(utilization, float):
+        details["mean_utilization_pct"] = round(utilization, 1)
+    return details
+
+
+#: A GPU busier than this on average is not worth a hint.
+IDLE_GPU_PCT = 10.0
 
 
 class _Ticker:

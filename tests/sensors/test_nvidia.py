@@ -546,3 +546,33 @@ def test_nvml_is_shut_down_only_when_every_sensor_is_closed(clock: FakeClock) ->
     assert nv.init_count == 1
     sensors[-1].close()
     assert nv.init_count == 0
+
+
+def test_hints_for_idle_gpus_and_windows_too_short_to_read() -> None:
+    """The tracker says when a GPU idled through a run, and when a window was too short for
+    the counter to move (it would read 0 J)."""
+    import warnings as _warnings
+
+    import wattprint
+    from tests.fakes import FakeClock
+    from tests.fakes_nvml import FakeGpu, FakeNvml
+    from wattprint.sensors.nvidia import discover_nvidia
+
+    clock = FakeClock(0.0)
+    nvml = FakeNvml(clock, [FakeGpu(gpu_util_pct=lambda t: 3)])
+    sensors, _ = discover_nvidia(nvml=nvml, environ={}, clock=clock, sleep=clock.advance)
+    tracker = wattprint.Tracker(
+        sensors=sensors, clock=clock, background=False, scope="machine", db=False, sync="off"
+    ).start()
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        for _ in range(10):
+            clock.advance(1.0)
+            tracker.sample()
+        tracker.begin_window("tiny")
+        tracker.end_window("tiny")  # no time passes: the counter cannot move
+        run = tracker.stop()
+    messages = [str(w.message) for w in caught]
+    assert any("idle for most of the run" in m for m in messages)
+    assert any("read 0 J" in m for m in messages)
+    assert run.components[0].details["mean_utilization_pct"] == pytest.approx(3.0)

@@ -138,6 +138,9 @@ class NvidiaSensor(Sensor):
         self._lost: str | None = None
         self._util_ok = True
         self._util_seen_us = 0
+        self._busy_ok = True
+        self._busy_s = 0.0
+        self._observed_s = 0.0
         self._share_cache: tuple[frozenset[int], float, float | None] | None = None
         period_s = facts.update_period_s or DEFAULT_UPDATE_PERIOD_S
         self.max_interval_s = float("inf") if facts.counter else period_s
@@ -175,6 +178,12 @@ class NvidiaSensor(Sensor):
             coarse = f.averaged is not False or f.update_period_s is None
             how, provenance = "nvml-power-integration", Provenance.INTEGRATED
             pct = COARSE_UNCERTAINTY_PCT if coarse else INTEGRATED_UNCERTAINTY_PCT
+            if coarse and warning is None:
+                warning = (
+                    f"{self.label} has no energy counter and its power reading may be a 1 s "
+                    "average that samples only part of the time (on A100/H100 about 25 %, Yang "
+                    f"et al., SC24): bursty loads and short windows are uncertain (±{pct:g} %)"
+                )
         return SensorInfo(
             Component.GPU, self.label, how, provenance, pct, tuple(notes), details, warning
         )
@@ -231,12 +240,31 @@ class NvidiaSensor(Sensor):
             self._held = False
             self._nvml.release()
 
+    def _sample_utilization(self, dt_s: float) -> None:
+        """Time-weighted GPU utilisation (nvmlUtilization_t.gpu: share of the last sample
+        period with a kernel running), for the "GPU idle most of the run" hint."""
+        if not self._busy_ok or dt_s <= 0:
+            return
+        try:
+            pct = float(self._nv.nvmlDeviceGetUtilizationRates(self._handle).gpu)
+        except Exception:  # noqa: BLE001 - a hint only: stop asking if the GPU cannot say
+            self._busy_ok = False
+            return
+        self._busy_s += pct / 100 * dt_s
+        self._observed_s += dt_s
+
+    @property
+    def mean_utilization_pct(self) -> float | None:
+        """Average utilisation over the steps so far (None when unknown)."""
+        return 100 * self._busy_s / self._observed_s if self._observed_s > 0 else None
+
     def step(self, prev: Usage, cur: Usage) -> Step:
         value = self.read()  # a failed read raises: the meter marks a gap, we keep the last
         last, last_t_s = self._last, self._last_t_s
         self._last, self._last_t_s = value, cur.t_s
         if last is None:
             return Step(0.0, gap="no baseline reading")
+        self._sample_utilization(cur.t_s - last_t_s)
         if not self.facts.counter:
             if last_t_s < prev.t_s:  # reads failed in between: no power known at prev
                 return Step(0.0, gap="power readings resumed after failed reads (new baseline)")
