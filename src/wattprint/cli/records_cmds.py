@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wattprint.cli import UsageError
-from wattprint.cli.views import add_filters, open_store
+from wattprint.cli.views import add_filters, open_store, select_runs
 
 EXPORT_FORMATS = ("csv", "eco2ai", "jsonl", "json")
 IMPORT_FORMATS = ("eco2ai", "codecarbon", "csv", "jsonl")
@@ -60,7 +60,7 @@ def verify(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     from wattprint.records import exports
 
-    runs = list(reversed(_runs(args)))  # oldest first, as they happened
+    runs = list(reversed(select_runs(args)))  # oldest first, as they happened
     out = Path(args.out)
     if not out.parent.is_dir():
         raise UsageError(f"--out {out}: directory {out.parent} does not exist; create it first")
@@ -76,17 +76,6 @@ def export(args: argparse.Namespace) -> int:
         out.write_text(json.dumps([r.to_dict() for r in runs], indent=2) + "\n")
     print(f"exported {len(runs)} run(s) to {out}", file=sys.stderr)
     return 0
-
-
-def _runs(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
-    with open_store(args.db) as store:
-        return store.list(
-            project=args.project,
-            tag=args.tag,
-            since=args.since,
-            until=args.until,
-            status=args.status,
-        )
 
 
 def import_(args: argparse.Namespace) -> int:

@@ -69,7 +69,8 @@ def open_store(path: str | None) -> RunStore:
     return RunStore(target)
 
 
-def _select(args: argparse.Namespace, limit: int | None = None) -> list[Run]:
+def select_runs(args: argparse.Namespace, limit: int | None = None) -> list[Run]:
+    """The runs the filter options (add_filters) select, newest first."""
     with open_store(args.db) as store:
         return store.list(
             project=args.project,
@@ -84,7 +85,7 @@ def _select(args: argparse.Namespace, limit: int | None = None) -> list[Run]:
 def runs(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise UsageError(f"--limit {args.limit} is negative; give a count, or 0 for all runs")
-    selected = _select(args, limit=args.limit or None)
+    selected = select_runs(args, limit=args.limit or None)
     if args.json:
         for r in selected:
             print(json.dumps(r.to_dict(), separators=(",", ":")))
@@ -183,7 +184,7 @@ def summary(args: argparse.Namespace) -> int:
     if args.price is not None and not args.price >= 0:
         raise UsageError(f"--price {args.price:g} is negative; give a price per kWh, e.g. 0.30")
     totals: dict[tuple[str, str], _Total] = defaultdict(_Total)
-    for r in _select(args):
+    for r in select_runs(args):
         t = totals[(r.project, _period(r.started_at, args.by))]
         t.runs += 1
         t.duration_s += r.duration_s
