@@ -28,7 +28,7 @@ __all__ = [
 
 _LAZY = {
     "Tracker": "wattprint.tracker",
-    "track": "wattprint.tracker",
+    "track": "wattprint.decorator",
     "WattprintWarning": "wattprint.tracker",
     "Run": "wattprint.records.run",
     "Window": "wattprint.records.run",
@@ -38,9 +38,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from wattprint.decorator import track
     from wattprint.errors import ConfigError, WattprintError
     from wattprint.records.run import ComponentEnergy, Run, Window
-    from wattprint.tracker import Tracker, WattprintWarning, track
+    from wattprint.tracker import Tracker, WattprintWarning
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import math
 import os
 import threading
@@ -13,13 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any
 
 from wattprint.carbon import intensity as carbon
 from wattprint.errors import ConfigError, TrackerStateError
+from wattprint.hints import hint_idle_gpus, hint_short_window, sensor_details
 from wattprint.meter import SCOPES, Meter, Snapshot
 from wattprint.recording import Recorder, store_path, timeline_data
 from wattprint.records.context import git_commit, loaded_packages, python_version, user_name
+from wattprint.records.jsonfile import check_json_path, write_json
 from wattprint.records.run import (
     J_PER_KWH,
     ComponentEnergy,
@@ -33,8 +34,6 @@ from wattprint.sensors.base import Sensor
 from wattprint.sensors.discovery import HardwareOptions, check_tdp_w, discover, env_tdp_w
 from wattprint.sync import SYNC_MODES, synchronize
 from wattprint.usage import UsageProbe
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Faster sampling would cost more than it tells: counters are read at every window edge anyway.
 MIN_INTERVAL_S = 0.01
@@ -311,7 +310,7 @@ class Tracker:
         atexit.unregister(self._at_exit)
         self._synchronize()
         end = meter.read()
-        self._hint_idle_gpus(meter)
+        hint_idle_gpus(meter.sensors, self._warn)
         failed = self._error is not None or bool(exit_code) or signal is not None
         status = self._forced_status or ("failed" if failed else "finished")
         run = self._build_run(end, status, ended=True, exit_code=exit_code, signal=signal)
@@ -462,7 +461,7 @@ class Tracker:
             comps,
         )
         self._windows.append(window)
-        self._hint_short_window(window)
+        hint_short_window(window, self._warn)
         return window
 
     @property
@@ -470,31 +469,6 @@ class Tracker:
         return tuple(self._windows)
 
     # -- helpers -------------------------------------------------------------------------
-    def _hint_idle_gpus(self, meter: Meter) -> None:
-        for sensor in meter.sensors:
-            utilization = getattr(sensor, "mean_utilization_pct", None)
-            if isinstance(utilization, float) and utilization < IDLE_GPU_PCT:
-                self._warn(
-                    f"idle:{sensor.info.device}",
-                    f"{sensor.info.device} ran kernels {utilization:.0f} % of the time: it was "
-                    "idle for most of the run, so fewer GPUs (or none) would have done the same "
-                    "work for less energy",
-                )
-
-    def _hint_short_window(self, window: Window) -> None:
-        for c in window.components:
-            if c.name != "gpu" or c.energy_kwh > 0:
-                continue
-            period_s = c.details.get("update_period_s")
-            limit_s = float(period_s) if isinstance(period_s, (int, float)) else 1.0
-            if window.duration_s < limit_s:
-                self._warn(
-                    f"short:{c.device}",
-                    f"window {window.name!r} lasted {window.duration_s * 1e3:.0f} ms and read 0 J "
-                    f"on {c.device}: shorter than how often its reading updates; time longer "
-                    "stretches (e.g. several steps per window)",
-                )
-
     def _synchronize(self) -> None:
         """Let queued GPU kernels finish, so their energy lands in the window that ran them."""
         if self._sync:
@@ -530,7 +504,7 @@ class Tracker:
                     uncertainty_pct=info.uncertainty_pct,
                     gap_s=meter.gap_s(i, a.t_s, b.t_s),
                     notes=info.notes,
-                    details=_details(sensor),
+                    details=sensor_details(sensor),
                 )
             )
         return tuple(out)
@@ -557,18 +531,6 @@ class Tracker:
         warnings.warn(message, WattprintWarning, stacklevel=3)
 
 
-def _details(sensor: Sensor) -> dict[str, Any]:
-    details = dict(sensor.info.details)
-    utilization = getattr(sensor, "mean_utilization_pct", None)
-    if isinstance(utilization, float):
-        details["mean_utilization_pct"] = round(utilization, 1)
-    return details
-
-
-#: A GPU busier than this on average is not worth a hint.
-IDLE_GPU_PCT = 10.0
-
-
 class _Ticker:
     """What the sampler calls for a running tracker: a meter tick, then a checkpoint of the
     record when one is due."""
@@ -583,92 +545,3 @@ class _Ticker:
         snap = self._meter.tick()
         if snap is not None:
             self._tracker._checkpoint(snap)
-
-
-def check_json_path(path: Path) -> None:
-    """Raise ConfigError now if the record could not be written there at stop()."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ConfigError(f"{path} is a directory; give a file path, e.g. {path / 'run.json'}")
-    if not parent.is_dir():
-        raise ConfigError(f"directory {parent} does not exist; create it or choose another path")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ConfigError(f"{path} is not writable; choose another path")
-
-
-def write_json(run: Run, path: Path) -> None:
-    """Write the record atomically (a reader never sees half a file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(run.to_json() + "\n")
-    os.replace(tmp, path)
-
-
-@overload
-def track(func: F, /) -> F: ...
-@overload
-def track(func: None = None, /, **options: Any) -> Callable[[F], F]: ...
-
-
-def track(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
-    """Decorator: measure each call of a function; the last call's Run is ``f.last_run``.
-
-    Takes the :class:`Tracker` arguments; ``project`` defaults to the function's name. An
-    exception in the function propagates unchanged; its run is still recorded, with ``error``.
-    """
-
-    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        opts = {"project": f.__qualname__, **options}
-        Tracker(**opts)  # validate the options now, not at the first call
-
-        def begin() -> Tracker | None:
-            try:
-                return Tracker(**opts).start()
-            except Exception as exc:  # noqa: BLE001 - measuring must never break the function
-                warnings.warn(
-                    f"not measuring {f.__qualname__}: {exc}", WattprintWarning, stacklevel=3
-                )
-                return None
-
-        def finish(tracker: Tracker | None, exc: BaseException | None) -> None:
-            if tracker is None:
-                return
-            if exc is not None:
-                tracker._error = f"{type(exc).__name__}: {exc}"
-            try:
-                wrapper.last_run = tracker.stop()  # type: ignore[attr-defined]
-            except Exception as stop_exc:  # noqa: BLE001 - the function's outcome comes first
-                warnings.warn(
-                    f"could not record the run: {stop_exc}", WattprintWarning, stacklevel=3
-                )
-
-        import inspect
-
-        if inspect.iscoroutinefunction(f):
-
-            @functools.wraps(f)
-            async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                tracker = begin()
-                try:
-                    result = await f(*args, **kwargs)
-                except BaseException as exc:
-                    finish(tracker, exc)
-                    raise
-                finish(tracker, None)
-                return result
-        else:
-
-            @functools.wraps(f)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                tracker = begin()
-                try:
-                    result = f(*args, **kwargs)
-                except BaseException as exc:
-                    finish(tracker, exc)
-                    raise
-                finish(tracker, None)
-                return result
-
-        wrapper.last_run = None  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate(func) if func is not None else decorate

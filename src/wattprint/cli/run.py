@@ -158,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
     if csv_path is not None:
         _check_file("--csv", csv_path)
         _check_csv_header(csv_path)
-    from wattprint.tracker import Tracker, write_json
+    from wattprint.records.jsonfile import write_json
+    from wattprint.tracker import Tracker
 
     tracker = Tracker(
         project=args.project,
