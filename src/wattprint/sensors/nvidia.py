@@ -102,7 +102,7 @@ def discover_nvidia(
     """
     if nvml is None:
         try:
-            import pynvml as nvml  # type: ignore[import-not-found, no-redef]  # lazily
+            import pynvml as nvml  # type: ignore[no-redef]  # lazily: where a driver is
         except ImportError:
             return [], [NOT_INSTALLED]
     env = os.environ if environ is None else environ
