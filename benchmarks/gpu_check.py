@@ -105,8 +105,8 @@ class SmiPoller(threading.Thread):
                 check=False,
             ).stdout.strip()
             try:
-                self.energy_j += float(out.splitlines()[0]) * 1.0
-            except (ValueError, IndexError):
+                self.energy_j += float(out.splitlines()[0]) * 1.0  # W x the 1 s poll period,
+            except (ValueError, IndexError):  # as peers bill it (the query's own time ignored)
                 continue
 
     def stop(self) -> float:
@@ -146,7 +146,13 @@ def main() -> None:
 
     matmul_for(torch, 2.0, args.size)  # warm-up: clocks, cuBLAS heuristics
     # 1. Energy three ways over the same workload.
-    e0 = nvml.nvmlDeviceGetTotalEnergyConsumption(h)
+    try:
+        e0 = nvml.nvmlDeviceGetTotalEnergyConsumption(h)
+    except nvml.NVMLError:
+        sys.exit(
+            "gpu_check: GPU 0 has no energy counter (pre-Volta): compare against a wall "
+            "meter instead; wattprint integrates power on such boards"
+        )
     integ = PowerIntegrator(nvml, h, period or 0.1)
     smi = SmiPoller() if shutil.which("nvidia-smi") else None
     integ.start()
@@ -159,7 +165,11 @@ def main() -> None:
     counter_j = (nvml.nvmlDeviceGetTotalEnergyConsumption(h) - e0) / 1000
     integ_j = integ.stop()
     smi_j = smi.stop() if smi else float("nan")
-    gpu = [c for c in tracker.run.components if c.name == "gpu"]  # type: ignore[union-attr]
+    gpu = [  # GPU 0 only, like the references
+        c
+        for c in tracker.run.components  # type: ignore[union-attr]
+        if c.name == "gpu" and c.device.startswith("GPU 0 ")
+    ]
     wp_j = sum(c.energy_j for c in gpu)
     print(f"\nworkload {wall:.1f} s")
     print(f"  NVML energy counter        {counter_j:10.1f} J   (reference)")

@@ -35,11 +35,12 @@ def hint_idle_gpus(sensors: Sequence[Sensor], warn: Warn) -> None:
             )
 
 
-def hint_short_window(window: Window, warn: Warn) -> None:
-    """A GPU that read 0 J in a window shorter than its reading's update period (1 s when
-    unknown) did not stand still: the window was too short to see it move."""
+def hint_short_window(window: Window, used: set[str], warn: Warn) -> None:
+    """A GPU the run has used (``used``: devices with energy so far) that read 0 J in a window
+    shorter than its reading's update period (1 s when unknown) did not stand still: the
+    window was too short to see it move."""
     for c in window.components:
-        if c.name != "gpu" or c.energy_kwh > 0:
+        if c.name != "gpu" or c.energy_kwh > 0 or c.device not in used:
             continue
         period_s = c.details.get("update_period_s")
         limit_s = float(period_s) if isinstance(period_s, (int, float)) else 1.0

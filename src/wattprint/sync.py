@@ -1,6 +1,6 @@
-"""Wait for queued GPU work before reading the counters at a window edge.
+"""Wait for queued GPU work (torch, CuPy) before reading the counters at a window edge.
 
-CUDA (and JAX, CuPy) launch kernels asynchronously: when ``end_window()`` is called the GPU
+CUDA frameworks launch kernels asynchronously: when ``end_window()`` is called the GPU
 may still be running the window's kernels, and their energy would land in the next window.
 Synchronising first puts it where it belongs. Only frameworks the program has already
 imported are touched (nothing is imported here), and a framework that has not initialised
@@ -24,19 +24,6 @@ def _torch() -> bool:
     return True
 
 
-def _jax() -> bool:
-    jax = sys.modules.get("jax")
-    if jax is None or not hasattr(jax, "effects_barrier"):
-        return False
-    # Only once a GPU backend exists: asking for devices would otherwise initialise one.
-    xla_bridge = sys.modules.get("jax._src.xla_bridge")
-    backends = getattr(xla_bridge, "_backends", None)
-    if not backends or not any(name in backends for name in ("cuda", "gpu", "rocm")):
-        return False
-    jax.effects_barrier()
-    return True
-
-
 def _cupy() -> bool:
     cupy = sys.modules.get("cupy")
     if cupy is None:
@@ -45,7 +32,9 @@ def _cupy() -> bool:
     return True
 
 
-SYNCERS: dict[str, Callable[[], bool]] = {"torch": _torch, "jax": _jax, "cupy": _cupy}
+#: JAX has no process-wide barrier for ordinary queued work (``jax.effects_barrier`` waits for
+#: side effects only): call ``jax.block_until_ready(outputs)`` before ending a window.
+SYNCERS: dict[str, Callable[[], bool]] = {"torch": _torch, "cupy": _cupy}
 
 
 def synchronize() -> list[str]:

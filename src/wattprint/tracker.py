@@ -461,7 +461,8 @@ class Tracker:
             comps,
         )
         self._windows.append(window)
-        hint_short_window(window, self._warn)
+        used = {meter.sensors[i].info.device for i, e in enumerate(end.energy_j) if e > 0}
+        hint_short_window(window, used, self._warn)
         return window
 
     @property

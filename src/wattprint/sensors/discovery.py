@@ -183,11 +183,15 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
         from wattprint.sensors.gpu import discover_gpus
 
         gpu_sensors, reasons = discover_gpus(opts.gpu_ids)
+        if any(
+            s.component is Component.CPU or s.info.component is Component.CPU for s in gpu_sensors
+        ):
+            # Apple's powermetrics measures the CPU too: it replaces the CPU model.
+            sensors[:] = [s for s in sensors if not isinstance(s, CpuModelSensor)]
         sensors.extend(gpu_sensors)
-        if not gpu_sensors:
-            unavailable.extend(
-                Unavailable(Component.GPU, "nvml / amdsmi / powermetrics", r) for r in reasons
-            )
+        unavailable.extend(
+            Unavailable(Component.GPU, "nvml / amdsmi / powermetrics", r) for r in reasons
+        )
     return Discovery(sensors, unavailable, cpu, cgroup, capacity, reader, warnings)
 
 

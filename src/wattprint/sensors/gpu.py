@@ -61,6 +61,5 @@ def discover_gpus(gpu_ids: Sequence[int | str] | None = None) -> Found:
         except Exception as exc:  # noqa: BLE001 - one vendor's failure must not hide the others
             vendor_sensors, vendor_reasons = [], [f"{type(exc).__name__}: {exc}"]
         sensors.extend(vendor_sensors)
-        if not vendor_sensors:
-            reasons.extend(f"{vendor}: {r}" for r in vendor_reasons)
+        reasons.extend(f"{vendor}: {r}" for r in vendor_reasons)  # e.g. a dropped entry
     return sensors, reasons

@@ -109,8 +109,12 @@ def discover_nvidia(
     session = NvmlSession(nvml)
     try:
         session.acquire()
+    except nvml.NVMLError as exc:
+        return [], [_init_reason(nvml, exc)]
+    try:
         count = int(nvml.nvmlDeviceGetCount())
     except nvml.NVMLError as exc:
+        session.release()  # initialised: shut NVML down again
         return [], [_init_reason(nvml, exc)]
     try:  # the sensors hold NVML open until they are closed
         return _discover(session, count, gpu_ids, env, proc_dir, (clock, sleep))

@@ -178,11 +178,17 @@ class NvidiaSensor(Sensor):
             coarse = f.averaged is not False or f.update_period_s is None
             how, provenance = "nvml-power-integration", Provenance.INTEGRATED
             pct = COARSE_UNCERTAINTY_PCT if coarse else INTEGRATED_UNCERTAINTY_PCT
-            if coarse and warning is None:
+            if coarse and warning is None and f.averaged is not False:
                 warning = (
                     f"{self.label} has no energy counter and its power reading may be a 1 s "
                     "average that samples only part of the time (on A100/H100 about 25 %, Yang "
                     f"et al., SC24): bursty loads and short windows are uncertain (±{pct:g} %)"
+                )
+            elif coarse and warning is None:
+                warning = (
+                    f"{self.label} has no energy counter and its power reading did not change "
+                    f"while probed, so its update period is assumed ({period_s:g} s): the "
+                    f"integrated energy is uncertain (±{pct:g} %)"
                 )
         return SensorInfo(
             Component.GPU, self.label, how, provenance, pct, tuple(notes), details, warning
