@@ -187,3 +187,69 @@ def test_wattprint_run_records_command_and_exit(tmp_path: Path) -> None:
         run = store.get(record["run_id"])
     assert run.exit_code == 3 and run.status == "failed" and run.tags == ("t1", "t2")
     assert run.command == (sys.executable, "-c", "raise SystemExit(3)")
+
+
+def test_checkpoints_are_not_held_back_by_a_long_interval(tmp_path: Path) -> None:
+    """Checkpoints ride on ticks: with interval_s=600 the tracker still ticks every
+    checkpoint_s, so a killed run loses at most that much."""
+    db = tmp_path / "runs.sqlite3"
+    code = (
+        "import wattprint, time\n"
+        "t = wattprint.Tracker(project='slow', interval_s=600, checkpoint_s=0.2).start()\n"
+        "while True:\n"
+        "    sum(range(10000))\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], env=_env(tmp_path, db))
+    try:
+        _wait_for(lambda: _checkpointed(db))
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    with RunStore(db) as store:
+        (run,) = store.list(project="slow")
+    assert run.status == "interrupted" and run.energy_kwh > 0
+
+
+def test_a_failed_first_write_does_not_lose_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wattprint.records.store import RunStore as Store
+    from wattprint.records.store_db import StoreError
+
+    db = tmp_path / "runs.sqlite3"
+    real_begin = Store.begin
+    calls = []
+
+    def flaky(self: Store, run: object, pid: int | None = None) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("database is locked (test)")
+        real_begin(self, run, pid)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "begin", flaky)
+    with pytest.warns(UserWarning, match="first row"):
+        tracker = wattprint.Tracker(db=db, background=False).start()
+        run = tracker.stop()
+    assert tracker.stored
+    with RunStore(db) as store:
+        assert store.get(run.run_id).status == "finished"
+
+
+def test_an_uncaught_exception_is_recorded_as_failed(tmp_path: Path) -> None:
+    db = tmp_path / "runs.sqlite3"
+    code = (
+        "import wattprint\n"
+        "wattprint.Tracker(project='boom').start()\n"
+        "raise ValueError('boom at epoch 3')\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_env(tmp_path, db),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 1
+    with RunStore(db) as store:
+        (run,) = store.list(project="boom")
+    assert run.status == "failed" and run.error == "ValueError: boom at epoch 3"

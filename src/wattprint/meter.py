@@ -255,12 +255,17 @@ class Meter:
         energy_j = step.energy_j
         if gap is None and self._process_scope:
             component = self._components[i]
-            share = (
-                sensor.attribute(prev, cur)
-                if component is Component.GPU
-                else process_share(component, prev, cur)
-            )
-            if share is None:
+            try:
+                share = (
+                    sensor.attribute(prev, cur)
+                    if component is Component.GPU
+                    else process_share(component, prev, cur)
+                )
+            except Exception as exc:  # noqa: BLE001 - a sensor's bug is a gap, not a lost read
+                share, gap = None, f"attribution failed: {type(exc).__name__}: {exc}"
+            if gap is not None:
+                pass
+            elif share is None:
                 gap = "process use counters unreadable, cannot attribute"
             else:
                 energy_j *= share

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from wattprint.records.store import RunStore
 
 DISABLED = ("off", "none", "0", "false", "no")
+TICK_LOCK_TIMEOUT_S = 2.0
+FINISH_LOCK_TIMEOUT_S = 60.0
 
 
 ENV_DB = "WATTPRINT_DB"  # the same variable as records.store_db's, without importing sqlite3
@@ -78,7 +80,9 @@ class Recorder:
             try:
                 if self.path is DEFAULT:
                     self.path = default_db_path()
-                self._store = RunStore(self.path)
+                # Short lock waits on the sampler thread: a tick must not stall sampling (or
+                # a fork, which waits for the tick) behind another process's long write.
+                self._store = RunStore(self.path, lock_timeout_s=TICK_LOCK_TIMEOUT_S)
             except (WattprintError, OSError) as exc:
                 self._fail("open", exc)
         return self._store
@@ -97,9 +101,13 @@ class Recorder:
                 return
             try:
                 store.begin(run, os.getpid())
-                self._last_checkpoint = time.monotonic()
-            except (WattprintError, OSError) as exc:
-                self._fail("begin", exc)
+            except (WattprintError, OSError) as exc:  # finish() inserts the row if need be
+                self._warn(
+                    "store:begin",
+                    f"could not write the run's first row to {self.path}: "
+                    f"{exc}; will retry at the next checkpoint",
+                )
+            self._last_checkpoint = time.monotonic()
 
     def due(self) -> bool:
         return (
@@ -123,18 +131,20 @@ class Recorder:
                     f"{exc}; will retry at the next checkpoint",
                 )
 
-    def finish(self, run: Run, timeline: TimelineData | None) -> None:
+    def finish(self, run: Run, timeline: TimelineData | None) -> bool:
+        """Store the final record; True if it reached the store."""
         with self._lock:
             self._begun = True
             store = self._open()  # also when begin never ran: finish() inserts the run
             if store is None:
-                return
+                return False
+            store.lock_timeout_s = FINISH_LOCK_TIMEOUT_S  # the caller's thread may wait longer
             try:
                 store.finish(run, timeline)
             except (WattprintError, OSError) as exc:
                 self._fail("finish", exc)
                 store.close()
-                return
+                return False
             try:
                 from wattprint.records.signing import key_from_env, sign_pending
 
@@ -146,6 +156,7 @@ class Recorder:
             finally:
                 store.close()
                 self._store = None
+            return True
 
     def _fail(self, what: str, exc: BaseException) -> None:
         self._failed = True

@@ -99,6 +99,9 @@ class Sampler:
                     self.errors += 1
 
 
+FORK_WAIT_S = 3.0
+
+
 class _Shared:
     """Holder of the process's sampler, reset after fork."""
 
@@ -118,9 +121,10 @@ class _Shared:
         """Let a tick in progress finish first: a fork in the middle of one would copy into
         the child whatever it held (a module's import lock while it lazily imports the run
         store, SQLite's mutexes while it checkpoints), and the child would hang on them."""
-        self._forking = self.sampler
-        if self._forking is not None:
-            self._forking.tick_lock.acquire()
+        sampler = self.sampler
+        # Bounded: a tick stuck behind something slow must not freeze the program's forks.
+        if sampler is not None and sampler.tick_lock.acquire(timeout=FORK_WAIT_S):
+            self._forking = sampler
 
     def after_fork_in_parent(self) -> None:
         if self._forking is not None:

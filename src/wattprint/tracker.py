@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import sys
 import threading
 import time
 import warnings
@@ -234,6 +235,7 @@ class Tracker:
         self._owner_pid: int | None = None
         self._error: str | None = None
         self._recorder: Recorder | None = None
+        self._stored = False
         self._ticker: _Ticker | None = None
         self._forced_status: str | None = None
         self._run_id = ""
@@ -273,9 +275,11 @@ class Tracker:
         if self._background:
             # The sampler thread writes the run's first row at once, off the caller's path.
             self._ticker = _Ticker(self, self._meter)
-            shared_sampler().add(
-                self._ticker, min(self.interval_s, self._meter.max_interval_s), first_in_s=0.0
-            )
+            # Checkpoints ride on ticks, so tick at least as often as they are due.
+            every_s = min(self.interval_s, self._meter.max_interval_s)
+            if self._recorder is not None:
+                every_s = min(every_s, self.checkpoint_s)
+            shared_sampler().add(self._ticker, every_s, first_in_s=0.0)
         elif self._recorder is not None:
             self._recorder.begin(self._build_run(self._start.snap, "running"))
         atexit.register(self._at_exit)
@@ -284,8 +288,12 @@ class Tracker:
     def _at_exit(self) -> None:
         """The interpreter is exiting with this run still open: record it as interrupted."""
         if self.running and self._owner_pid == os.getpid():
-            self._forced_status = "interrupted"
-            self._error = self._error or "the process exited without stopping the tracker"
+            exc = getattr(sys, "last_value", None)  # set when an exception ended the program
+            if isinstance(exc, BaseException):
+                self._error = self._error or f"{type(exc).__name__}: {exc}"
+            else:
+                self._forced_status = "interrupted"
+                self._error = self._error or "the process exited without stopping the tracker"
             try:
                 self.stop()
             except Exception as exc:  # noqa: BLE001 - nothing can be raised to anyone now
@@ -315,8 +323,9 @@ class Tracker:
         status = self._forced_status or ("failed" if failed else "finished")
         run = self._build_run(end, status, ended=True, exit_code=exit_code, signal=signal)
         recorder, self._recorder = self._recorder, None
+        self._stored = False
         if recorder is not None:
-            recorder.finish(run, self._timeline())
+            self._stored = recorder.finish(run, self._timeline())
             run = replace(run, warnings=tuple(self._messages))  # store warnings, if any
         meter.close()
         self._meter, self._start, self.run = None, None, run
@@ -347,7 +356,9 @@ class Tracker:
             co2_kg=self._co2_kg(energy_kwh),
             zone=intensity.zone if intensity else None,
             intensity_g_per_kwh=intensity.intensity_g_per_kwh if intensity else None,
-            intensity_source=f"{intensity.source}, {intensity.year}" if intensity else None,
+            intensity_source=(
+                f"{intensity.source}, {intensity.year or 'undated'}" if intensity else None
+            ),
             pue=self.pue,
             components=comps,
             scope=self.scope,
@@ -509,6 +520,11 @@ class Tracker:
                 )
             )
         return tuple(out)
+
+    @property
+    def stored(self) -> bool:
+        """Whether the last stopped run reached the run store."""
+        return self._stored
 
     def fail(self, error: str) -> None:
         """Mark the running run as failed with ``error`` (it is recorded at stop())."""

@@ -145,3 +145,17 @@ def test_csv_rows_append(env: dict[str, str], tmp_path: Path) -> None:
     record(env, "p", "pass", "--csv", str(out))
     lines = out.read_text().splitlines()
     assert lines[0].startswith("run_id,project") and len(lines) == 3
+
+
+def test_intensity_and_zones(env: dict[str, str]) -> None:
+    res = wp(env, "intensity", "Germany", "--json")
+    assert res.returncode == 0
+    d = json.loads(res.stdout)
+    assert d["zone"] == "DE" and d["year"] and d["source"] and d["intensity_g_per_kwh"] > 0
+    human = wp(env, "intensity", "se-se3")
+    assert human.returncode == 0 and human.stdout.startswith("SE-SE3") and "licence" in human.stdout
+    bad = wp(env, "intensity", "Atlantis")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    found = wp(env, "zones", "sweden")
+    assert "SE-SE3" in found.stdout
+    assert len(json.loads(wp(env, "zones", "--json").stdout)) >= 450

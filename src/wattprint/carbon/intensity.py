@@ -1,56 +1,41 @@
-"""Bundled country intensities (first cut: explicit zones only, no location guessing).
+"""Grid carbon intensity of a zone, from the bundled tables (no location guessing here).
 
-The table is loaded on first use, never at import.
+The tables are loaded on first use, never at import; see :mod:`wattprint.carbon.zones`.
 """
 
 from __future__ import annotations
 
-import csv
-import difflib
-import io
 import os
 from dataclasses import dataclass
-from functools import lru_cache
-
-from wattprint.errors import ConfigError
 
 ENV_ZONE = "WATTPRINT_ZONE"
 
 
 @dataclass(frozen=True)
 class Intensity:
+    """One zone's intensity. ``year`` is None when the source is undated (eco2ai rows)."""
+
     zone: str
     intensity_g_per_kwh: float
-    year: int
+    year: int | None
     source: str
-
-
-@lru_cache(maxsize=1)
-def _table() -> dict[str, Intensity]:
-    from importlib import resources  # deferred: importlib.resources costs ~5 ms to import
-
-    text = (resources.files("wattprint.data") / "country_intensity.csv").read_text()
-    return {
-        row["zone"]: Intensity(
-            row["zone"], float(row["intensity_g_per_kwh"]), int(row["year"]), row["source"]
-        )
-        for row in csv.DictReader(io.StringIO(text))
-    }
+    licence: str = ""
+    name: str = ""
+    note: str = ""
 
 
 def zones() -> list[str]:
-    return sorted(_table())
+    """Every known canonical zone code, sorted."""
+    from wattprint.carbon import zones as registry
+
+    return [z.code for z in registry.all_zones()]
 
 
 def lookup(zone: str) -> Intensity:
-    """Intensity of a zone code (case-insensitive). Unknown codes raise ConfigError."""
-    key = zone.strip().upper()
-    table = _table()
-    if key in table:
-        return table[key]
-    close = difflib.get_close_matches(key, table, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}?" if close else "use an ISO 3166-1 alpha-2 code"
-    raise ConfigError(f"unknown zone {zone!r}: {hint} (or 'world' for the world average)")
+    """Intensity of a zone code, alias or name (case-insensitive); unknown -> ConfigError."""
+    from wattprint.carbon import zones as registry
+
+    return registry.intensity(registry.lookup_zone(zone))
 
 
 def zone_from_env() -> str | None:

@@ -40,11 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("devices", help="list what can be measured here, and how")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    from wattprint.cli import records_cmds, run, views
+    from wattprint.cli import carbon_cmds, records_cmds, run, views
 
     run.add_parser(sub)
     views.add_parsers(sub)
     records_cmds.add_parsers(sub)
+    carbon_cmds.add_parsers(sub)
     return parser
 
 
@@ -77,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "verify": ("wattprint.cli.records_cmds", "verify"),
             "export": ("wattprint.cli.records_cmds", "export"),
             "import": ("wattprint.cli.records_cmds", "import_"),
+            "intensity": ("wattprint.cli.carbon_cmds", "intensity"),
+            "zones": ("wattprint.cli.carbon_cmds", "zones_"),
         }
         if args.command in handlers:
             import importlib

@@ -73,7 +73,10 @@ def export(args: argparse.Namespace) -> int:
     else:
         import json
 
-        out.write_text(json.dumps([r.to_dict() for r in runs], indent=2) + "\n")
+        try:
+            out.write_text(json.dumps([r.to_dict() for r in runs], indent=2) + "\n")
+        except OSError as exc:
+            raise UsageError(f"--out {out}: {exc.strerror or exc}; choose another path") from None
     print(f"exported {len(runs)} run(s) to {out}", file=sys.stderr)
     return 0
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from wattprint.cli import UsageError
 from wattprint.cli.child import ChildRunner, exit_code
 from wattprint.cli.format import duration, energy, mass
+from wattprint.errors import WattprintError
 from wattprint.records.run import J_PER_KWH, Run
 
 if TYPE_CHECKING:
@@ -188,18 +189,21 @@ def run(args: argparse.Namespace) -> int:
         code = exit_code(returncode)
         record = tracker.stop(exit_code=code, signal=-returncode if returncode < 0 else None)
         # Still inside: a signal that arrives now waits until the record is written.
-        if json_path is not None:
-            write_json(record, json_path)
-        if csv_path is not None:
-            from wattprint.records.exports import append_csv
+        try:
+            if json_path is not None:
+                write_json(record, json_path)
+            if csv_path is not None:
+                from wattprint.records.exports import append_csv
 
-            append_csv([record], csv_path)
-        print(summary(record), file=sys.stderr)
+                append_csv([record], csv_path)
+        except (OSError, WattprintError) as exc:  # the command's exit code still comes first
+            print(f"wattprint: error: could not write the record: {exc}", file=sys.stderr)
+        print(summary(record, stored=tracker.stored), file=sys.stderr)
         runner.drain()  # the child is gone: nothing left to forward to
     return code
 
 
-def summary(run: Run) -> str:
+def summary(run: Run, stored: bool = True) -> str:
     lines = [
         f"wattprint: {duration(run.duration_s)}, {energy(run.energy_kwh)} "
         f"(±{run.uncertainty_pct:.0f} %), scope {run.scope}"
@@ -217,5 +221,8 @@ def summary(run: Run) -> str:
             f"  {c.name:8} {c.device[:28]:28} {energy(c.energy_kwh):>10}  "
             f"{c.provenance:10} {c.method} ±{c.uncertainty_pct:g} %{gap}"
         )
-    lines.append(f"  run {run.run_id[:12]} ({run.status}); `wattprint show {run.run_id[:12]}`")
+    if stored:
+        lines.append(f"  run {run.run_id[:12]} ({run.status}); `wattprint show {run.run_id[:12]}`")
+    else:
+        lines.append(f"  run {run.run_id[:12]} ({run.status}); not in a run store")
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -181,8 +182,10 @@ def _period(started_at: str, by: str) -> str:
 
 
 def summary(args: argparse.Namespace) -> int:
-    if args.price is not None and not args.price >= 0:
-        raise UsageError(f"--price {args.price:g} is negative; give a price per kWh, e.g. 0.30")
+    if args.price is not None and not (math.isfinite(args.price) and args.price >= 0):
+        raise UsageError(
+            f"--price {args.price:g} is not a price; give a number >= 0 per kWh, e.g. --price 0.30"
+        )
     totals: dict[tuple[str, str], _Total] = defaultdict(_Total)
     for r in select_runs(args):
         t = totals[(r.project, _period(r.started_at, args.by))]
