@@ -77,12 +77,12 @@ def test_search() -> None:
 
 
 def test_register_extension() -> None:
-    cloud = zones.Zone("aws:eu-west-1", "AWS Europe (Ireland)", "cloud", "IE")
-    resolved = carbon.Intensity("aws:eu-west-1", 300.0, 2024, "test", "test")
+    cloud = zones.Zone("test:eu-west-1", "AWS Europe (Ireland)", "cloud", "IE")
+    resolved = carbon.Intensity("test:eu-west-1", 300.0, 2024, "test", "test")
     zones.register_extension("test", lambda: [(cloud, ["eu-west-1"])], lambda z: resolved)
     try:
         assert zones.lookup_zone("EU-WEST-1") == cloud
-        assert zones.intensity("aws:eu-west-1") is resolved
+        assert zones.intensity("test:eu-west-1") is resolved
         assert zones.lookup_zone("DE").code == "DE"
     finally:
         zones._EXTENSIONS.pop("test")

@@ -141,6 +141,9 @@ def _rank(row: dict[str, str]) -> int:
 
 @lru_cache(maxsize=1)
 def _registry() -> _Registry:
+    from wattprint.carbon.cloud import ensure_registered
+
+    ensure_registered()  # cloud regions (aws:..., gcp:..., azure:...) join the registry
     zones: dict[str, Zone] = {}
     rows: dict[str, list[dict[str, str]]] = {}
     keys: dict[str, str] = {}
@@ -172,7 +175,8 @@ def _registry() -> _Registry:
     for alias, code in aliases:
         keys.setdefault(_norm(alias), code)
     for alias, code in COMMON_ALIASES.items():
-        keys.setdefault(_norm(alias), code)
+        if code in zones:  # an alias of a place the tables lack must not point nowhere
+            keys.setdefault(_norm(alias), code)
     for name, codes in names.items():
         if len(codes) == 1:
             keys.setdefault(name, next(iter(codes)))

@@ -1,0 +1,269 @@
+"""Cloud regions as zones: the bundled table, lookups, intensities, PUE, and the raw inputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from wattprint.carbon import cloud, zones
+from wattprint.carbon import intensity as carbon
+from wattprint.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCES = REPO.parent / "shared" / "data-sources"
+
+needs_sources = pytest.mark.skipif(
+    not (SOURCES / "SOURCES.csv").is_file(),
+    reason=f"raw inputs not found at {SOURCES} (the shared data-sources folder of the dev tree)",
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _registered() -> Iterator[None]:
+    """Register the cloud extension for these tests, then leave the registry as it was."""
+    had = cloud.EXTENSION in zones._EXTENSIONS
+    cloud.ensure_registered()
+    yield
+    if not had:
+        zones._EXTENSIONS.pop(cloud.EXTENSION, None)
+        zones._registry.cache_clear()
+
+
+def _rows() -> list[dict[str, str]]:
+    text = (resources.files("wattprint.data") / cloud.CLOUD_FILE).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _raw(rel: str, skip: int = 0) -> list[dict[str, str]]:
+    with (SOURCES / rel).open(encoding="utf-8-sig", newline="") as f:
+        for _ in range(skip):
+            f.readline()
+        return [
+            {k.strip(): (v or "").strip() for k, v in r.items() if k} for r in csv.DictReader(f)
+        ]
+
+
+def test_table_shape() -> None:
+    rows = _rows()
+    codes = [r["code"] for r in rows]
+    assert codes == sorted(codes) and len(set(codes)) == len(codes)
+    by_provider = {p: sum(r["provider"] == p for r in rows) for p in cloud.PROVIDERS}
+    assert all(n >= 30 for n in by_provider.values()), by_provider
+    for r in rows:
+        assert r["code"] == f"{r['provider']}:{r['region']}" == r["code"].lower(), r
+        assert r["location"] and r["source"] and r["licence"] and r["year"], r
+        assert (r["provider"] == "gcp") == bool(r["provider_intensity_g_per_kwh"]), r
+        assert "carbonfootprint" not in r["source"].lower(), r
+
+
+def test_every_row_resolves() -> None:
+    for r in _rows():
+        code, grid = r["code"], r["grid_zone"]
+        z = zones.lookup_zone(code)
+        assert z.code == code and z.kind == "cloud", z
+        assert zones.lookup_zone(code.upper()) == z
+        assert zones.lookup_zone(f"{r['provider']}/{r['region']}") == z
+        assert zones.lookup_zone(grid).code == grid, r
+        g = zones.lookup_zone(grid)
+        assert z.parent == (g.parent or g.code)
+        it = zones.intensity(z)
+        assert it.zone == code and it.intensity_g_per_kwh > 0 and it.source, it
+        assert carbon.lookup(code) == it
+        pue = cloud.region_pue(code)
+        assert pue is None or 1.0 <= pue < 2.0
+
+
+def test_cloud_codes_are_listed() -> None:
+    assert "aws:eu-west-1" in carbon.zones()
+    assert zones.search("europe-west4")[0].code == "gcp:europe-west4"
+    assert "azure:westeurope" in {z.code for z in zones.search("westeurope")}
+
+
+def test_aws_us_east_1_draws_from_virginia() -> None:
+    z = zones.lookup_zone("aws:us-east-1")
+    assert (z.kind, z.parent) == ("cloud", "US")
+    assert cloud.region("AWS/US-EAST-1").grid_zone == "US-VA"
+    it = zones.intensity(z)
+    va = zones.intensity("US-VA")
+    assert it.intensity_g_per_kwh == va.intensity_g_per_kwh
+    assert (it.year, it.source, it.licence) == (va.year, va.source, va.licence)
+    assert it.note.startswith("grid zone US-VA (region us-east-1)")
+
+
+def test_country_grid_zone() -> None:
+    z = zones.lookup_zone("Azure:WestEurope")
+    assert (z.code, z.parent) == ("azure:westeurope", "NL")
+    it = zones.intensity(z)
+    assert it.intensity_g_per_kwh == zones.intensity("NL").intensity_g_per_kwh
+    assert it.note == "grid zone NL (region westeurope)" or it.note.startswith(
+        "grid zone NL (region westeurope); "
+    )
+
+
+def test_gcp_uses_googles_figure() -> None:
+    it = zones.intensity("gcp:europe-west4")
+    assert it.intensity_g_per_kwh == 208.81
+    assert (it.year, it.source) == (2024, cloud.GOOGLE_SOURCE)
+    assert it.source == "Google region-carbon-info 2024, Apache-2.0"
+    assert it.intensity_g_per_kwh != zones.intensity("NL").intensity_g_per_kwh
+    assert zones.lookup_zone("gcp:europe-west4").parent == "NL"
+
+
+def test_unknown_region_lists_close_matches() -> None:
+    with pytest.raises(ConfigError, match="unknown zone 'aws:mars-1'") as e:
+        zones.lookup_zone("aws:mars-1")
+    msg = str(e.value)
+    assert "did you mean aws:" in msg and "\n" not in msg
+    with pytest.raises(ConfigError, match="did you mean"):
+        cloud.region_pue("gcp:europe-west44")
+
+
+def test_region_pue() -> None:
+    assert cloud.region_pue("gcp:us-west1") == 1.11
+    assert cloud.region_pue("GCP/europe-west1") == 1.08
+    assert cloud.region_pue("aws:us-east-1") is None
+    with pytest.raises(ConfigError, match="not a cloud region"):
+        cloud.region_pue("DE")
+
+
+def test_ensure_registered_is_idempotent() -> None:
+    before = zones._EXTENSIONS[cloud.EXTENSION]
+    cloud.ensure_registered()
+    assert zones._EXTENSIONS[cloud.EXTENSION] is before
+    assert zones.lookup_zone("DE").kind == "country"  # bundled codes keep their meaning
+    assert zones.lookup_zone("US-VA").kind == "subnational"
+
+
+def test_import_does_not_read_the_table() -> None:
+    code = (
+        "import wattprint.carbon.cloud as c, wattprint.carbon.zones as z\n"
+        "assert c.regions.cache_info().currsize == 0\n"
+        "assert z._registry.cache_info().currsize == 0\n"
+        "c.ensure_registered()\n"
+        "assert c.regions.cache_info().currsize == 0, 'registering must not read the table'\n"
+        "assert z.lookup_zone('aws:eu-west-1').parent == 'IE'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- spot checks against the raw inputs ----------------------------------------------------
+
+GCP_REGIONS = [
+    "europe-west4",
+    "us-central1",
+    "us-east4",
+    "asia-northeast1",
+    "northamerica-northeast1",
+    "europe-north1",
+    "southamerica-east1",
+    "australia-southeast1",
+]
+AZURE_REGIONS = {  # programmatic name -> Green Algorithms' display name
+    "westeurope": "West Europe",
+    "eastus2": "East US 2",
+    "westus2": "West US 2",
+    "japaneast": "Japan East",
+    "uksouth": "UK South",
+    "eastasia": "East Asia",
+    "germanywestcentral": "Germany West Central (Public)",
+    "centralus": "Central US",
+}
+AWS_REGIONS = {  # no raw input holds AWS: the locations are public facts
+    "us-east-1": "US-VA",
+    "us-east-2": "US-OH",
+    "us-west-2": "US-OR",
+    "eu-west-1": "IE",
+    "eu-central-1": "DE",
+    "ap-northeast-1": "JP",
+}
+
+
+def _by_code() -> dict[str, dict[str, str]]:
+    return {r["code"]: r for r in _rows()}
+
+
+def _expected_grid(location: str) -> str:
+    """Green Algorithms' location code -> grid zone: US states kept, else the country."""
+    if location == "CN-HK":
+        return "HK"
+    return location if location.startswith("US-") else location.split("-")[0]
+
+
+@needs_sources
+@pytest.mark.parametrize("region", GCP_REGIONS)
+def test_gcp_matches_google_and_codecarbon(region: str) -> None:
+    google = {r["Google Cloud Region"]: r for r in _raw("google-region-carbon-info/2024.csv")}
+    cc = {r["region"]: r for r in _raw("codecarbon-3.3.2/cloud_impact.csv")}
+    row = _by_code()[f"gcp:{region}"]
+    value = float(google[region]["Grid carbon intensity (gCO2eq / kWh)"])
+    assert float(row["provider_intensity_g_per_kwh"]) == value
+    assert zones.intensity(f"gcp:{region}").intensity_g_per_kwh == value
+    country = zones.lookup_zone(cc[region]["countryIsoCode"]).code  # alpha-3 -> alpha-2
+    assert zones.lookup_zone(f"gcp:{region}").parent == country
+
+
+@needs_sources
+@pytest.mark.parametrize(("region", "name"), sorted(AZURE_REGIONS.items()))
+def test_azure_matches_green_algorithms(region: str, name: str) -> None:
+    ga = {
+        r["Name"]: r
+        for r in _raw("green-algorithms-v3.0/cloudProviders_datacenters.csv", skip=1)
+        if r["provider"] == "azure"
+    }
+    row = _by_code()[f"azure:{region}"]
+    assert row["grid_zone"] == _expected_grid(ga[name]["location"])
+    assert row["provider_intensity_g_per_kwh"] == ""
+
+
+@pytest.mark.parametrize(("region", "grid"), sorted(AWS_REGIONS.items()))
+def test_aws_grid_zones(region: str, grid: str) -> None:
+    assert cloud.region(f"aws:{region}").grid_zone == grid
+    assert zones.intensity(f"aws:{region}").intensity_g_per_kwh == (
+        zones.intensity(grid).intensity_g_per_kwh
+    )
+
+
+@needs_sources
+def test_all_raw_rows_are_covered() -> None:
+    by_code = _by_code()
+    google = _raw("google-region-carbon-info/2024.csv")
+    for r in google:
+        row = by_code[f"gcp:{r['Google Cloud Region']}"]
+        assert float(row["provider_intensity_g_per_kwh"]) == float(
+            r["Grid carbon intensity (gCO2eq / kWh)"]
+        )
+    for r in _raw("codecarbon-3.3.2/cloud_impact.csv"):
+        region = "me-central1" if r["region"] == "me-cenrtal1" else r["region"]  # upstream typo
+        assert f"gcp:{region}" in by_code
+    for r in _raw("green-algorithms-v3.0/cloudProviders_datacenters.csv", skip=1):
+        if r["provider"] == "gcp":
+            row = by_code[f"gcp:{r['Name']}"]
+            assert row["grid_zone"] == _expected_grid(r["location"]), r
+            assert row["pue"] == r["PUE"]
+        elif r["provider"] == "azure":
+            region = "".join(r["Name"].split("(")[0].split()).lower().replace("eastt", "east")
+            row = by_code[f"azure:{region}"]
+            if r["location"]:
+                assert row["grid_zone"] == _expected_grid(r["location"]), r
+
+
+@needs_sources
+def test_build_script_reproduces_the_bundled_table(tmp_path: Path) -> None:
+    out = tmp_path / "cloud_regions.csv"
+    script = REPO / "scripts" / "build_cloud_regions.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--sources", str(SOURCES), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "regions (aws" in done.stdout
+    bundled = resources.files("wattprint.data") / cloud.CLOUD_FILE
+    assert out.read_text(encoding="utf-8") == bundled.read_text(encoding="utf-8")
