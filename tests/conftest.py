@@ -16,6 +16,14 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "WATTPRINT_CPU_MODEL",
         "WATTPRINT_ZONE",
         "WATTPRINT_SIGNING_KEY",
+        "WATTPRINT_INTENSITY_PROVIDER",
+        "WATTPRINT_ELECTRICITYMAPS_TOKEN",
+        "WATTPRINT_WATTTIME_USER",
+        "WATTPRINT_WATTTIME_PASSWORD",
+        "WATTPRINT_TARIFF",
+        "WATTPRINT_CONFIG",
+        "WATTPRINT_CLOUD_METADATA",
+        "WATTPRINT_IP_GEOLOCATION",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("WATTPRINT_DB", str(tmp_path / "wattprint-test-runs.sqlite3"))
