@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from wattprint.carbon import intensity as carbon
-from wattprint.errors import ConfigError, TrackerStateError
+from wattprint.carbon.run_carbon import account_run, provider_from_env, tariff_from
+from wattprint.errors import ConfigError, TrackerStateError, WattprintError
 from wattprint.hints import hint_idle_gpus, hint_short_window, sensor_details
 from wattprint.meter import SCOPES, Meter, Snapshot
 from wattprint.recording import Recorder, store_path, timeline_data
@@ -120,6 +121,7 @@ class Tracker:
         checkpoint_s: float = 10.0,
         command: Sequence[str] | None = None,
         sync: str = "auto",
+        tariff: str | None = None,
         hardware: HardwareOptions | None = None,
         sensors: Sequence[Sensor] | None = None,
         clock: Callable[[], float] | None = None,
@@ -185,9 +187,25 @@ class Tracker:
                 "zone is empty; give a code such as 'DE' or 'US-CA', or leave it "
                 "unset (no CO2 is computed then)"
             )
-        zone = zone if zone is not None else carbon.zone_from_env()
+        self._zone_how: str | None = None
+        if zone is not None:
+            self._zone_how = "argument"
+        else:
+            from wattprint.carbon.location import NoZoneError, resolve_zone
+
+            try:  # env, config file, then cloud metadata / IP geolocation if enabled
+                resolution = resolve_zone(None)
+                zone, self._zone_how = resolution.zone, resolution.how
+            except NoZoneError:
+                zone = None  # energy only: CO2 needs a zone, and none is ever guessed
         self.zone = zone
         self._intensity = carbon.lookup(zone) if zone else None
+        # Cost and live intensity are opt-in: a tariff (argument or $WATTPRINT_TARIFF) and a
+        # provider ($WATTPRINT_INTENSITY_PROVIDER); both are checked now, not at stop().
+        self._tariff = tariff_from(tariff)
+        self._provider = (
+            provider_from_env() if os.environ.get("WATTPRINT_INTENSITY_PROVIDER") else None
+        )
         if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
             raise ConfigError(f"tags must be a list of non-empty strings, got {tags!r}")
         if sync not in SYNC_MODES:
@@ -322,6 +340,7 @@ class Tracker:
         failed = self._error is not None or bool(exit_code) or signal is not None
         status = self._forced_status or ("failed" if failed else "finished")
         run = self._build_run(end, status, ended=True, exit_code=exit_code, signal=signal)
+        run = self._account_carbon(run, end)
         recorder, self._recorder = self._recorder, None
         self._stored = False
         if recorder is not None:
@@ -377,16 +396,64 @@ class Tracker:
             command=self.command,
             signal=signal,
             packages=loaded_packages(),
+            zone_resolved_by=self._zone_how,
             **self._context,
         )
 
-    def _timeline(self) -> TimelineData | None:
+    def _timeline(self, end: Snapshot | None = None) -> TimelineData | None:
+        """The timeline so far; with ``end``, ending exactly at that reading (the thinned
+        timeline may have dropped it)."""
         meter = self._meter
         if meter is None:
             return None
         live = [i for i in range(len(meter.sensors)) if meter.is_live(i)]
         keys = [f"{meter.sensors[i].info.component}:{meter.sensors[i].info.device}" for i in live]
-        return timeline_data(meter, live, keys)
+        data = timeline_data(meter, live, keys)
+        if end is not None and self._start is not None:
+            t_end = end.t_s - self._start.snap.t_s
+            if not data.t_s or data.t_s[-1] < t_end:
+                data = TimelineData(
+                    t_s=(*data.t_s, t_end),
+                    energy_j={
+                        k: (*v, end.energy_j[i])
+                        for (k, v), i in zip(data.energy_j.items(), live, strict=True)
+                    },
+                )
+        return data
+
+    def _account_carbon(self, run: Run, end: Snapshot) -> Run:
+        """Time-binned CO2 (live provider) and cost (tariff), when either is configured."""
+        if self._intensity is None or (self._provider is None and self._tariff is None):
+            return run
+        timeline = self._timeline(end)
+        assert timeline is not None and self._start is not None
+        try:
+            carbon = account_run(
+                self._intensity,
+                self._start.wall,
+                run.duration_s,
+                timeline,
+                self.pue,
+                provider=self._provider,
+                tariff=self._tariff,
+            )
+        except WattprintError as exc:
+            self._warn(
+                "carbon",
+                f"time-binned accounting failed ({exc}); CO2 uses the bundled yearly intensity",
+            )
+            return run
+        if carbon.warning:
+            self._warn("carbon:provider", carbon.warning)
+        return replace(
+            run,
+            co2_kg=carbon.co2_kg,
+            intensity_g_per_kwh=carbon.intensity_g_per_kwh,
+            intensity_source=carbon.intensity_source,
+            cost=carbon.cost,
+            intensity_bins=carbon.bins,
+            warnings=tuple(self._messages),
+        )
 
     def _begin_record(self) -> bool:
         """From the sampler thread's first tick: write the run's first row. True if it did."""

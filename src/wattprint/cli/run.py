@@ -45,6 +45,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="seconds between samples (default 1)",
     )
     p.add_argument("--pue", type=float, default=1.0, help="data-centre PUE, >= 1 (default 1)")
+    p.add_argument(
+        "--tariff",
+        metavar="SPEC",
+        help="electricity price per kWh, flat ('0.30') or by time of day "
+        "('00:00-07:00=0.15,07:00-24:00=0.30'; default: $WATTPRINT_TARIFF)",
+    )
     p.add_argument("--json", metavar="PATH", help="write the run record as JSON")
     p.add_argument("--csv", metavar="PATH", help="append the run as a row to a CSV file")
     p.add_argument(
@@ -170,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         scope=args.scope,
         interval_s=args.interval,
         pue=args.pue,
+        tariff=args.tariff,
         db=args.db,  # None: the default store; an explicit unwritable path is an error here
         checkpoint_s=args.checkpoint,
         command=cmd,
@@ -215,6 +222,8 @@ def summary(run: Run, stored: bool = True) -> str:
         )
     else:
         lines[0] += ", CO2 not computed: no zone (pass --zone or set WATTPRINT_ZONE)"
+    if run.cost is not None:
+        lines[0] += f", cost {run.cost:.4g}"
     for c in run.components:
         gap = f", gap {c.gap_s:.1f} s" if c.gap_s else ""
         lines.append(

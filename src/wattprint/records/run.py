@@ -93,6 +93,10 @@ class Run:
     git_commit: str | None = None  # of the working directory's repository, when in one
     python_version: str = ""
     packages: dict[str, str] = field(default_factory=dict)  # versions of loaded ML packages
+    # -- carbon accounting -------------------------------------------------------------------
+    cost: float | None = None  # electricity cost with the configured tariff (energy x PUE)
+    zone_resolved_by: str | None = None  # argument | env | config | cloud-metadata | ...
+    intensity_bins: tuple[dict[str, Any], ...] = ()  # per time bin: energy, intensity, source
 
     @property
     def energy_j(self) -> float:
@@ -112,6 +116,7 @@ class Run:
         d["components"] = list(d["components"])
         d["warnings"] = list(d["warnings"])
         d["tags"] = list(d["tags"])
+        d["intensity_bins"] = [dict(b) for b in d["intensity_bins"]]
         if d["command"] is not None:
             d["command"] = list(d["command"])
         return d
@@ -128,6 +133,7 @@ class Run:
         )
         kw["warnings"] = tuple(d.get("warnings", ()))
         kw["tags"] = tuple(d.get("tags", ()))
+        kw["intensity_bins"] = tuple(d.get("intensity_bins", ()))
         if d.get("command") is not None:
             kw["command"] = tuple(d["command"])
         return cls(**kw)

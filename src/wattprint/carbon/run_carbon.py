@@ -1,0 +1,112 @@
+"""A finished run's CO2 and cost: energy per time bin x that bin's intensity x PUE.
+
+Without a live provider every bin has the zone's bundled (yearly) intensity, which gives the
+same CO2 as total energy x intensity x PUE. With one (``WATTPRINT_INTENSITY_PROVIDER``), the
+provider's bins are used where it has them and the bundled value fills the rest; the record
+lists every bin with its source. A tariff prices each bin's energy at the time it was used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from wattprint.carbon.intensity import Intensity
+from wattprint.errors import WattprintError
+from wattprint.records.run import TimelineData
+
+ENV_TARIFF = "WATTPRINT_TARIFF"
+
+
+@dataclass(frozen=True)
+class RunCarbon:
+    co2_kg: float
+    intensity_g_per_kwh: float  # energy-weighted mean over the run's bins (the table's if none)
+    intensity_source: str
+    bins: tuple[dict[str, Any], ...]  # one per bin the run used: times, energy, intensity, source
+    cost: float | None
+    warning: str | None
+
+
+def account_run(
+    intensity: Intensity,
+    started_at: datetime,
+    duration_s: float,
+    timeline: TimelineData,
+    pue: float,
+    *,
+    provider: Any = None,
+    tariff: Any = None,
+) -> RunCarbon:
+    """CO2 (and cost) of a run from its timeline. Raises WattprintError only for bad input;
+    a provider that fails costs a warning and the bundled value."""
+    from wattprint.carbon.accounting import account, hourly_bins
+
+    end = started_at + timedelta(seconds=max(duration_s, 1e-6))
+    static_source = f"{intensity.source}, {intensity.year or 'undated'}"
+    warning = None
+    bins: list[Any]
+    if provider is not None:
+        from wattprint.carbon.providers import intensity_bins
+
+        bins, warning = intensity_bins(
+            provider,
+            intensity.zone,
+            started_at,
+            end,
+            intensity.intensity_g_per_kwh,
+            static_source=static_source,
+        )
+    else:
+        bins = list(hourly_bins(started_at, end, intensity.intensity_g_per_kwh, static_source))
+    acc = account(timeline, started_at, bins, pue, uncovered="nearest")
+    rows = tuple(
+        {
+            "start": r.start.isoformat(),
+            "end": r.end.isoformat(),
+            "energy_kwh": r.energy_kwh,
+            "intensity_g_per_kwh": r.intensity_g_per_kwh,
+            "source": r.source,
+            "kind": r.kind,
+            "co2_kg": r.co2_kg,
+        }
+        for r in acc.rows
+    )
+    price = None
+    if tariff is not None:
+        from wattprint.carbon.tariff import cost
+
+        price = cost(acc.rows, tariff, pue=pue)
+    source = static_source if provider is None else (acc.intensity_source or static_source)
+    mean = acc.intensity_g_per_kwh
+    return RunCarbon(
+        acc.co2_kg,
+        intensity.intensity_g_per_kwh if mean is None else mean,
+        source,
+        rows,
+        price,
+        warning,
+    )
+
+
+def tariff_from(spec: str | None) -> Any:
+    """A parsed tariff from an argument or $WATTPRINT_TARIFF (None when neither is set)."""
+    text = spec if spec is not None else os.environ.get(ENV_TARIFF, "").strip() or None
+    if text is None:
+        return None
+    from wattprint.carbon.tariff import parse_tariff
+
+    tz = os.environ.get("WATTPRINT_TARIFF_TZ") or None
+    return parse_tariff(text, tz)
+
+
+def provider_from_env() -> Any:
+    """The configured live provider, or None. Raises ConfigError for a bad configuration."""
+    from wattprint.carbon.providers import configured_provider
+
+    return configured_provider()
+
+
+__all__ = ["RunCarbon", "WattprintError", "account_run", "provider_from_env", "tariff_from"]

@@ -1,0 +1,115 @@
+"""A tracked run's CO2 with a live provider and a tariff: sum over bins of E x CI x PUE."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+import wattprint
+from tests.fakes import FakeClock, intel_two_socket
+from wattprint.carbon.providers import Bin
+from wattprint.sensors.discovery import HardwareOptions
+
+
+class HourlyProvider:
+    """Stands in for a live provider: hourly historical bins whose intensity rises by
+    100 g/kWh each hour from the hour the run started in."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, datetime, datetime]] = []
+
+    def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:
+        self.asked.append((zone, start, end))
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        bins, i = [], 0
+        while hour < end:
+            bins.append(
+                Bin(hour, hour + timedelta(hours=1), 100.0 + 100 * i, "test-live", "historical")
+            )
+            hour += timedelta(hours=1)
+            i += 1
+        return bins
+
+    def forecast(self, zone: str, start: datetime, end: datetime) -> list[Bin]:
+        return []
+
+
+def test_three_hour_run_sums_energy_times_intensity_per_bin(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = HourlyProvider()
+    monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "test")
+    monkeypatch.setattr("wattprint.tracker.provider_from_env", lambda: provider)
+    pc = intel_two_socket(tmp_path / "sys")
+    hw = HardwareOptions(powercap_dir=pc.class_dir, storage=False, gpu=False)
+    tracker = wattprint.Tracker(
+        scope="machine",
+        hardware=hw,
+        clock=clock,
+        background=False,
+        db=False,
+        zone="GB",
+        pue=1.5,
+        tariff="00:00-12:00=0.10,12:00-24:00=0.20",
+    )
+    tracker.start()
+    assert tracker._start is not None
+    started = tracker._start.wall
+    power = {0: 100.0, 1: 250.0, 2: 50.0, 3: 400.0}  # W, by hour since the run's first hour
+    expected_co2_kg = expected_cost = 0.0
+    for _ in range(3 * 60):  # 3 h, read every minute
+        clock.advance(60.0)
+        t_mid = started + timedelta(seconds=clock.t_s - 1000.0 - 30)
+        hour_index = int(
+            (t_mid - started.replace(minute=0, second=0, microsecond=0)).total_seconds() // 3600
+        )
+        energy_j = power[hour_index] * 60
+        pc.zones["intel-rapl:0"].add_energy_j(energy_j)
+        kwh = energy_j / 3.6e6
+        expected_co2_kg += kwh * (100.0 + 100 * hour_index) * 1.5 / 1000
+        hour_of_day = (t_mid.astimezone(timezone.utc)).hour
+        expected_cost += kwh * 1.5 * (0.10 if hour_of_day < 12 else 0.20)
+        tracker.sample()
+    run = tracker.stop()
+    assert provider.asked and provider.asked[0][0] == "GB"
+    assert run.co2_kg == pytest.approx(expected_co2_kg, rel=2e-3)
+    assert run.cost == pytest.approx(expected_cost, rel=2e-3)
+    assert {b["source"] for b in run.intensity_bins} == {"test-live"}
+    assert sum(b["energy_kwh"] for b in run.intensity_bins) == pytest.approx(run.energy_kwh)
+    assert run.intensity_source == "test-live"
+
+
+def test_a_failing_provider_falls_back_to_the_table_with_one_warning(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wattprint.carbon.providers import ProviderError
+
+    class Down(HourlyProvider):
+        def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:
+            raise ProviderError("test provider: timed out after 3 s")
+
+    monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "test")
+    monkeypatch.setattr("wattprint.tracker.provider_from_env", Down)
+    pc = intel_two_socket(tmp_path / "sys")
+    hw = HardwareOptions(powercap_dir=pc.class_dir, storage=False, gpu=False)
+    tracker = wattprint.Tracker(
+        scope="machine", hardware=hw, clock=clock, background=False, db=False, zone="DE"
+    ).start()
+    clock.advance(600.0)
+    pc.zones["intel-rapl:0"].add_energy_j(60_000.0)
+    with pytest.warns(UserWarning, match="timed out"):
+        run = tracker.stop()
+    static = wattprint.Tracker(zone="DE", db=False)._intensity
+    assert static is not None
+    assert run.co2_kg == pytest.approx(run.energy_kwh * static.intensity_g_per_kwh / 1000)
+    assert all(b["source"].startswith("static") for b in run.intensity_bins)
+
+
+def test_bad_tariff_is_a_one_line_error() -> None:
+    with pytest.raises(wattprint.ConfigError) as info:
+        wattprint.Tracker(zone="DE", tariff="00:00-07:00=0.1,08:00-24:00=0.2", db=False)
+    assert "\n" not in str(info.value) and "07:00" in str(info.value)
