@@ -113,3 +113,9 @@ def test_bad_tariff_is_a_one_line_error() -> None:
     with pytest.raises(wattprint.ConfigError) as info:
         wattprint.Tracker(zone="DE", tariff="00:00-07:00=0.1,08:00-24:00=0.2", db=False)
     assert "\n" not in str(info.value) and "07:00" in str(info.value)
+
+
+def test_marginal_provider_is_refused_for_run_co2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "watttime")
+    with pytest.raises(wattprint.ConfigError, match="marginal"):
+        wattprint.Tracker(zone="US-CA", db=False)

@@ -103,9 +103,20 @@ def tariff_from(spec: str | None) -> Any:
 
 
 def provider_from_env() -> Any:
-    """The configured live provider, or None. Raises ConfigError for a bad configuration."""
-    from wattprint.carbon.providers import configured_provider
+    """The configured live provider, or None. Raises ConfigError for a bad configuration.
 
+    WattTime gives *marginal* rates, which are not comparable with the average intensities a
+    run's CO2 is reported in (and cannot be mixed with the bundled averages that fill gaps):
+    it is refused here rather than reported under the wrong name.
+    """
+    from wattprint.carbon.providers import ENV_PROVIDER, configured_provider
+    from wattprint.errors import ConfigError
+
+    if os.environ.get(ENV_PROVIDER, "").strip().lower() == "watttime":
+        raise ConfigError(
+            f"{ENV_PROVIDER}=watttime gives marginal emission rates, not the average intensity "
+            "run CO2 is reported in; use neso, energidata or electricitymaps for runs"
+        )
     return configured_provider()
 
 
