@@ -59,25 +59,29 @@ def test_three_hour_run_sums_energy_times_intensity_per_bin(
     tracker.start()
     assert tracker._start is not None
     started = tracker._start.wall
-    power = {0: 100.0, 1: 250.0, 2: 50.0, 3: 400.0}  # W, by hour since the run's first hour
+    power_w = [100.0, 250.0, 50.0]  # by 60-minute stretch of the run
+    first_hour = started.replace(minute=0, second=0, microsecond=0)
     expected_co2_kg = expected_cost = 0.0
-    for _ in range(3 * 60):  # 3 h, read every minute
+    for minute in range(3 * 60):  # 3 h, read every minute, power constant within a minute
+        p_w = power_w[minute // 60]
         clock.advance(60.0)
-        t_mid = started + timedelta(seconds=clock.t_s - 1000.0 - 30)
-        hour_index = int(
-            (t_mid - started.replace(minute=0, second=0, microsecond=0)).total_seconds() // 3600
-        )
-        energy_j = power[hour_index] * 60
-        pc.zones["intel-rapl:0"].add_energy_j(energy_j)
-        kwh = energy_j / 3.6e6
-        expected_co2_kg += kwh * (100.0 + 100 * hour_index) * 1.5 / 1000
-        hour_of_day = (t_mid.astimezone(timezone.utc)).hour
-        expected_cost += kwh * 1.5 * (0.10 if hour_of_day < 12 else 0.20)
+        pc.zones["intel-rapl:0"].add_energy_j(p_w * 60)
         tracker.sample()
+        # The truth, split exactly at the provider's hour boundaries:
+        t0 = started + timedelta(minutes=minute)
+        t1 = t0 + timedelta(minutes=1)
+        while t0 < t1:
+            hour_end = t0.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            piece_end = min(t1, hour_end)
+            kwh = p_w * (piece_end - t0).total_seconds() / 3.6e6
+            hour_index = int((t0 - first_hour).total_seconds() // 3600)
+            expected_co2_kg += kwh * (100.0 + 100 * hour_index) * 1.5 / 1000
+            expected_cost += kwh * 1.5 * (0.10 if t0.astimezone(timezone.utc).hour < 12 else 0.20)
+            t0 = piece_end
     run = tracker.stop()
     assert provider.asked and provider.asked[0][0] == "GB"
-    assert run.co2_kg == pytest.approx(expected_co2_kg, rel=2e-3)
-    assert run.cost == pytest.approx(expected_cost, rel=2e-3)
+    assert run.co2_kg == pytest.approx(expected_co2_kg, rel=1e-6)
+    assert run.cost == pytest.approx(expected_cost, rel=1e-6)
     assert {b["source"] for b in run.intensity_bins} == {"test-live"}
     assert sum(b["energy_kwh"] for b in run.intensity_bins) == pytest.approx(run.energy_kwh)
     assert run.intensity_source == "test-live"
