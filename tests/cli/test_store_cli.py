@@ -159,3 +159,19 @@ def test_intensity_and_zones(env: dict[str, str]) -> None:
     found = wp(env, "zones", "sweden")
     assert "SE-SE3" in found.stdout
     assert len(json.loads(wp(env, "zones", "--json").stdout)) >= 450
+
+
+def test_compare_zones_for_an_energy_and_a_run(env: dict[str, str]) -> None:
+    res = wp(env, "compare", "2", "--zones", "DE,FR", "--json")
+    assert res.returncode == 0
+    d = json.loads(res.stdout)
+    by_zone = {r["zone"]: r for r in d["zones"]}
+    for code in ("DE", "FR"):
+        r = by_zone[code]
+        assert r["co2_kg"] == pytest.approx(2 * r["intensity_g_per_kwh"] / 1000)
+    assert [r["zone"] for r in d["zones"]] == ["FR", "DE"]  # cleanest first
+    run_id = record(env, "p", "sum(range(10**6))")
+    by_run = wp(env, "compare", run_id, "--zones", "PL,FR")
+    assert by_run.returncode == 0 and "PL" in by_run.stdout and "x  (" in by_run.stdout
+    bad = wp(env, "compare", "2", "--zones", "DE,Narnia")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

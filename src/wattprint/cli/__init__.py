@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     views.add_parsers(sub)
     records_cmds.add_parsers(sub)
     carbon_cmds.add_parsers(sub)
+    carbon_cmds.add_compare_parser(sub)
     return parser
 
 
@@ -80,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "import": ("wattprint.cli.records_cmds", "import_"),
             "intensity": ("wattprint.cli.carbon_cmds", "intensity"),
             "zones": ("wattprint.cli.carbon_cmds", "zones_"),
+            "compare": ("wattprint.cli.carbon_cmds", "compare"),
         }
         if args.command in handlers:
             import importlib

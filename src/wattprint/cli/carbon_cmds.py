@@ -51,3 +51,71 @@ def zones_(args: argparse.Namespace) -> int:
     for z in found:
         print(f"{z.code:16} {z.kind:11} {z.name}")
     return 0
+
+
+def add_compare_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("compare", help="what the same energy emits in other zones")
+    p.add_argument("what", metavar="RUN_OR_KWH", help="a run id (or prefix) or an energy in kWh")
+    p.add_argument(
+        "--zones",
+        required=True,
+        metavar="Z1,Z2,...",
+        help="zones to compare, e.g. DE,FR,PL,US-CA,gcp:europe-north1",
+    )
+    p.add_argument("--pue", type=float, help="PUE to apply (default: the run's, or 1.0)")
+    p.add_argument("--db", metavar="PATH", help="run store (for a run id)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def compare(args: argparse.Namespace) -> int:
+    import math
+
+    from wattprint.carbon import zones
+    from wattprint.cli import UsageError
+    from wattprint.cli.format import energy, mass
+
+    try:
+        energy_kwh, pue, label = float(args.what), 1.0, f"{args.what} kWh"
+    except ValueError:
+        from wattprint.cli.views import open_store
+
+        with open_store(args.db) as store:
+            run = store.get(args.what)
+        energy_kwh, pue, label = run.energy_kwh, run.pue, f"run {run.run_id[:12]}"
+    if not (math.isfinite(energy_kwh) and energy_kwh >= 0):
+        raise UsageError(f"{args.what!r} is not an energy; give kWh >= 0 or a run id")
+    if args.pue is not None:
+        if not (math.isfinite(args.pue) and args.pue >= 1):
+            raise UsageError(f"--pue {args.pue:g} is not a number >= 1")
+        pue = args.pue
+    names = [z.strip() for z in args.zones.split(",") if z.strip()]
+    if not names:
+        raise UsageError("--zones is empty; give zones such as --zones DE,FR,PL")
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        zone = zones.lookup_zone(name)
+        value = zones.intensity(zone)
+        rows.append(
+            {
+                "zone": zone.code,
+                "name": zone.name,
+                "intensity_g_per_kwh": value.intensity_g_per_kwh,
+                "year": value.year,
+                "source": value.source,
+                "co2_kg": energy_kwh * pue * value.intensity_g_per_kwh / 1000,
+            }
+        )
+    rows.sort(key=lambda r: float(r["co2_kg"]))
+    if args.json:
+        print(json.dumps({"energy_kwh": energy_kwh, "pue": pue, "zones": rows}, indent=2))
+        return 0
+    print(f"{label}: {energy(energy_kwh)} at PUE {pue:g}")
+    lowest = float(rows[0]["co2_kg"])
+    for r in rows:
+        times = f"{float(r['co2_kg']) / lowest:5.1f}x" if lowest > 0 else "     -"
+        year = r["year"] if r["year"] is not None else "undated"
+        print(
+            f"  {r['zone']:18} {mass(float(r['co2_kg'])):>10} CO2e  {times}  "
+            f"({r['intensity_g_per_kwh']:g} g/kWh, {year})"
+        )
+    return 0
