@@ -175,3 +175,25 @@ def test_compare_zones_for_an_energy_and_a_run(env: dict[str, str]) -> None:
     assert by_run.returncode == 0 and "PL" in by_run.stdout and "x  (" in by_run.stdout
     bad = wp(env, "compare", "2", "--zones", "DE,Narnia")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_intensity_shows_the_live_value_when_a_provider_is_configured(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In-process, with a provider stand-in (no network): the latest bin is shown."""
+    from datetime import datetime
+
+    from wattprint.carbon import providers
+    from wattprint.carbon.providers import Bin
+    from wattprint.cli import main
+
+    class Live:
+        name = "test"
+
+        def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:
+            return [Bin(start, end, 123.0, "test-live", "historical")]
+
+    monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "test")
+    monkeypatch.setattr(providers, "configured_provider", lambda **kw: Live())
+    assert main(["intensity", "GB"]) == 0
+    assert "live: 123 gCO2e/kWh" in capsys.readouterr().out

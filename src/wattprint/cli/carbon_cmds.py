@@ -21,13 +21,45 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _live(zone_code: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The latest bin from the configured provider ($WATTPRINT_INTENSITY_PROVIDER), if any:
+    (bin as a dict, problem). No provider configured: (None, None) and no network."""
+    import os
+    from datetime import datetime, timedelta, timezone
+
+    from wattprint.carbon.providers import ENV_PROVIDER, ProviderError, configured_provider
+
+    if not os.environ.get(ENV_PROVIDER, "").strip():
+        return None, None
+    provider = configured_provider()
+    now = datetime.now(timezone.utc)
+    try:
+        bins = provider.history(zone_code, now - timedelta(hours=3), now) if provider else []
+    except ProviderError as exc:
+        return None, str(exc)
+    if not bins:
+        return None, f"{provider.name if provider else ''} has no recent data for {zone_code}"
+    last = bins[-1]
+    return {
+        "start": last.start.isoformat(),
+        "end": last.end.isoformat(),
+        "intensity_g_per_kwh": last.intensity_g_per_kwh,
+        "source": last.source,
+        "kind": last.kind,
+    }, None
+
+
 def intensity(args: argparse.Namespace) -> int:
     from wattprint.carbon import zones
 
     zone = zones.lookup_zone(args.zone)
     value = zones.intensity(zone)
+    live, problem = _live(zone.code)
     if args.json:
-        print(json.dumps({**asdict(value), "kind": zone.kind, "parent": zone.parent}, indent=2))
+        doc = {**asdict(value), "kind": zone.kind, "parent": zone.parent}
+        if live is not None or problem is not None:
+            doc["live"] = live if live is not None else {"error": problem}
+        print(json.dumps(doc, indent=2))
         return 0
     year = value.year if value.year is not None else "undated"
     print(f"{zone.code} ({zone.name}): {value.intensity_g_per_kwh:g} gCO2e/kWh, {year}")
@@ -35,6 +67,13 @@ def intensity(args: argparse.Namespace) -> int:
     print(f"  licence: {value.licence}")
     if value.note:
         print(f"  note: {value.note}")
+    if live is not None:
+        print(
+            f"  live: {live['intensity_g_per_kwh']:g} gCO2e/kWh for {live['start']} to "
+            f"{live['end']} ({live['source']}, {live['kind']})"
+        )
+    elif problem is not None:
+        print(f"  live: unavailable ({problem})")
     return 0
 
 
