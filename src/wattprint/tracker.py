@@ -341,6 +341,7 @@ class Tracker:
         status = self._forced_status or ("failed" if failed else "finished")
         run = self._build_run(end, status, ended=True, exit_code=exit_code, signal=signal)
         run = self._account_carbon(run, end)
+        run = _with_embodied(run)
         recorder, self._recorder = self._recorder, None
         self._stored = False
         if recorder is not None:
@@ -613,6 +614,28 @@ class Tracker:
             self._warned.add(key)
             self._messages.append(message)
         warnings.warn(message, WattprintWarning, stacklevel=3)
+
+
+def _with_embodied(run: Run) -> Run:
+    """Add the GPUs' amortised manufacturing footprint (reported apart from co2_kg)."""
+    gpus = len({c.device for c in run.components if c.name == "gpu"})
+    if not gpus:
+        return run
+    from wattprint.carbon.embodied import embodied_kg
+
+    est = embodied_kg("gpu", gpus, run.duration_s)
+    return replace(
+        run,
+        embodied_kgco2e={
+            "kgco2e": est.kgco2e,
+            "devices": gpus,
+            "device_class": "gpu",
+            "share_of_lifetime": est.share_of_lifetime,
+            "uncertainty_pct": est.uncertainty_pct,
+            "source": est.source,
+            "note": "manufacturing, amortised linearly; not in co2_kg",
+        },
+    )
 
 
 class _Ticker:

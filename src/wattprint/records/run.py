@@ -96,6 +96,9 @@ class Run:
     # -- carbon accounting -------------------------------------------------------------------
     cost: float | None = None  # electricity cost with the configured tariff (energy x PUE)
     zone_resolved_by: str | None = None  # argument | env | config | cloud-metadata | ...
+    # Manufacturing footprint of the run's GPUs, amortised over their lifetime; kept apart
+    # from co2_kg (operational), never added into it. None without GPUs.
+    embodied_kgco2e: dict[str, Any] | None = None
     intensity_bins: tuple[dict[str, Any], ...] = ()  # per time bin: energy, intensity, source
 
     @property
