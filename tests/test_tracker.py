@@ -479,3 +479,19 @@ def test_ticks_racing_stop_leave_no_open_files(tmp_path: Path) -> None:
         assert meter.tick() is None  # a late tick is a no-op
     __import__("time").sleep(0.05)
     assert len(os.listdir("/proc/self/fd")) == fds_before
+
+
+def test_pue_keywords() -> None:
+    from wattprint.carbon.cloud import region_pue
+    from wattprint.tracker import DATACENTER_PUE
+
+    assert wattprint.Tracker(pue="datacenter", db=False).pue == DATACENTER_PUE
+    published = region_pue("gcp:europe-north1")
+    assert published is not None and published >= 1.0
+    assert wattprint.Tracker(pue="cloud", zone="gcp:europe-north1", db=False).pue == published
+    with pytest.raises(ConfigError, match="cloud region"):
+        wattprint.Tracker(pue="cloud", zone="DE", db=False)
+    with pytest.raises(ConfigError, match="no published PUE"):
+        wattprint.Tracker(pue="cloud", zone="aws:eu-west-1", db=False)
+    with pytest.raises(ConfigError, match="datacenter"):
+        wattprint.Tracker(pue="lots", db=False)

@@ -41,6 +41,27 @@ from wattprint.usage import UsageProbe
 MIN_INTERVAL_S = 0.01
 MAX_INTERVAL_S = 3600.0
 MAX_CHECKPOINT_S = 60.0
+#: Uptime Institute Global Data Center Survey 2023: average annual PUE of the data centres
+#: surveyed (1.58). For a generic data centre when the operator publishes nothing better.
+DATACENTER_PUE = 1.58
+
+
+def _region_pue(zone: str | None) -> float:
+    """pue='cloud': the cloud region's published PUE, or a one-line error saying why not."""
+    if zone is None or ":" not in zone:
+        raise ConfigError(
+            "pue='cloud' needs a cloud region as the zone, e.g. "
+            "zone='gcp:europe-west4'; or give a number"
+        )
+    from wattprint.carbon.cloud import region_pue
+
+    value = region_pue(zone)
+    if value is None:
+        raise ConfigError(
+            f"no published PUE for {zone} in the bundled table; give a number, "
+            f"or pue='datacenter' ({DATACENTER_PUE:g})"
+        )
+    return value
 
 
 class WattprintWarning(UserWarning):
@@ -109,7 +130,7 @@ class Tracker:
         zone: str | None = None,
         scope: str = "process",
         interval_s: float = 1.0,
-        pue: float = 1.0,
+        pue: float | str = 1.0,
         cpu_tdp_w: float | None = None,
         cpu_model: str | None = None,
         gpu_ids: Sequence[int | str] | None = None,
@@ -149,13 +170,21 @@ class Tracker:
                 f"interval_s={interval_s!r} is out of range; give seconds between samples, "
                 f"{MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}, e.g. 1.0"
             )
-        self.pue = _check_number(
-            "pue",
-            pue,
-            minimum=1.0,
-            inclusive=True,
-            hint="PUE is facility energy / IT energy, so >= 1.0 "
-            "(1.0 = no overhead; hyperscale data centres ~1.1)",
+        pue_from_region = pue == "cloud"
+        if pue == "datacenter":
+            pue = DATACENTER_PUE
+        self.pue = (
+            1.0
+            if pue_from_region
+            else _check_number(
+                "pue",
+                pue,
+                minimum=1.0,
+                inclusive=True,
+                hint="PUE is facility energy / IT energy, so >= 1.0 (1.0 = no overhead; "
+                f"'datacenter' = {DATACENTER_PUE:g}, the industry average; 'cloud' = the cloud "
+                "region's published PUE)",
+            )
         )
         if cpu_tdp_w is not None:
             cpu_tdp_w = check_tdp_w(
@@ -200,6 +229,8 @@ class Tracker:
                 zone = None  # energy only: CO2 needs a zone, and none is ever guessed
         self.zone = zone
         self._intensity = carbon.lookup(zone) if zone else None
+        if pue_from_region:
+            self.pue = _region_pue(self._intensity.zone if self._intensity else None)
         # Cost and live intensity are opt-in: a tariff (argument or $WATTPRINT_TARIFF) and a
         # provider ($WATTPRINT_INTENSITY_PROVIDER); both are checked now, not at stop().
         self._tariff = tariff_from(tariff)

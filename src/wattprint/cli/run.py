@@ -44,7 +44,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="S",
         help="seconds between samples (default 1)",
     )
-    p.add_argument("--pue", type=float, default=1.0, help="data-centre PUE, >= 1 (default 1)")
+    p.add_argument(
+        "--pue",
+        default="1.0",
+        help="data-centre PUE: a number >= 1 (default 1), 'datacenter' (industry "
+        "average 1.58) or 'cloud' (the --zone cloud region's published PUE)",
+    )
     p.add_argument(
         "--tariff",
         metavar="SPEC",
@@ -98,11 +103,16 @@ def _check_numbers(args: argparse.Namespace) -> None:
             f"--interval {args.interval:g} is out of range; give seconds between "
             f"samples, {MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}, e.g. --interval 1"
         )
-    if not (math.isfinite(args.pue) and args.pue >= 1.0):
-        raise UsageError(
-            f"--pue {args.pue:g} is not a number >= 1; PUE is facility energy / IT "
-            "energy (1.0 = no overhead, typical data centres 1.1-1.6)"
-        )
+    if args.pue not in ("datacenter", "cloud"):
+        try:
+            args.pue = float(args.pue)
+        except ValueError:
+            args.pue = math.nan
+        if not (math.isfinite(args.pue) and args.pue >= 1.0):
+            raise UsageError(
+                "--pue is not a number >= 1; PUE is facility energy / IT energy (1.0 = no "
+                "overhead), or give --pue datacenter (1.58) or --pue cloud"
+            )
     if not (math.isfinite(args.checkpoint) and 0 < args.checkpoint <= 60):
         raise UsageError(
             f"--checkpoint {args.checkpoint:g} is out of range; give seconds between "
