@@ -498,3 +498,39 @@ def test_a_forked_child_opens_its_own_connection(store: RunStore) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert {r.run_id for r in store.list()} == {"parent", "child"}
+
+
+def test_intensity_bins_fill_their_table(store: RunStore) -> None:
+    from dataclasses import replace as _replace
+
+    bins = (
+        {
+            "start": "2026-01-01T10:00:00+00:00",
+            "end": "2026-01-01T11:00:00+00:00",
+            "energy_kwh": 0.5,
+            "intensity_g_per_kwh": 120.0,
+            "source": "neso",
+            "kind": "historical",
+            "co2_kg": 0.06,
+        },
+        {
+            "start": "2026-01-01T11:00:00+00:00",
+            "end": "2026-01-01T12:00:00+00:00",
+            "energy_kwh": 0.25,
+            "intensity_g_per_kwh": 200.0,
+            "source": "static: table",
+            "kind": "static",
+            "co2_kg": 0.05,
+        },
+    )
+    run = _replace(make_run("binned"), intensity_bins=bins)
+    store.finish(run)
+    assert store.get("binned").intensity_bins == bins
+    with raw(store.path) as conn:
+        rows = conn.execute(
+            "SELECT start_at, energy_kwh, intensity_g_per_kwh, source FROM "
+            "intensity_bins WHERE run_id = 'binned' ORDER BY start_at"
+        ).fetchall()
+    assert rows == [
+        (b["start"], b["energy_kwh"], b["intensity_g_per_kwh"], b["source"]) for b in bins
+    ]

@@ -194,10 +194,26 @@ def window_rows(d: Mapping[str, Any]) -> list[tuple[Any, ...]]:
 
 
 def write_details(conn: sqlite3.Connection, d: Mapping[str, Any]) -> None:
-    """Replace a run's ``components`` and ``windows`` rows with those of record ``d``."""
+    """Replace a run's ``components``, ``windows`` and ``intensity_bins`` rows with those of
+    record ``d`` (the bins: time-binned accounting; the signed record holds them too)."""
     run_id = d["run_id"]
     conn.execute("DELETE FROM components WHERE run_id = ?", (run_id,))
     conn.execute("DELETE FROM windows WHERE run_id = ?", (run_id,))
+    conn.execute("DELETE FROM intensity_bins WHERE run_id = ?", (run_id,))
+    conn.executemany(
+        "INSERT OR REPLACE INTO intensity_bins VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id,
+                b.get("start"),
+                b.get("end"),
+                b.get("energy_kwh"),
+                b.get("intensity_g_per_kwh"),
+                b.get("source"),
+            )
+            for b in d.get("intensity_bins") or []
+        ],
+    )
     conn.executemany(
         "INSERT INTO components VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(run_id, *row) for row in component_rows(d.get("components") or [])],
