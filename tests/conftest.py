@@ -21,6 +21,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "WATTPRINT_WATTTIME_USER",
         "WATTPRINT_WATTTIME_PASSWORD",
         "WATTPRINT_TARIFF",
+        "WATTPRINT_MARGINAL_PROVIDER",
+        "WATTPRINT_WATTTIME_REGION",
         "WATTPRINT_CONFIG",
         "WATTPRINT_CLOUD_METADATA",
         "WATTPRINT_IP_GEOLOCATION",

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from wattprint.carbon import intensity as carbon
-from wattprint.carbon.run_carbon import account_run, provider_from_env, tariff_from
+from wattprint.carbon.run_carbon import (
+    account_marginal,
+    account_run,
+    marginal_from_env,
+    provider_from_env,
+    tariff_from,
+)
 from wattprint.errors import ConfigError, TrackerStateError, WattprintError
 from wattprint.hints import hint_idle_gpus, hint_short_window, sensor_details
 from wattprint.meter import SCOPES, Meter, Snapshot
@@ -237,6 +243,9 @@ class Tracker:
         self._provider = (
             provider_from_env() if os.environ.get("WATTPRINT_INTENSITY_PROVIDER") else None
         )
+        self._marginal = (
+            marginal_from_env() if os.environ.get("WATTPRINT_MARGINAL_PROVIDER") else None
+        )
         if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
             raise ConfigError(f"tags must be a list of non-empty strings, got {tags!r}")
         if sync not in SYNC_MODES:
@@ -454,7 +463,21 @@ class Tracker:
         return data
 
     def _account_carbon(self, run: Run, end: Snapshot) -> Run:
-        """Time-binned CO2 (live provider) and cost (tariff), when either is configured."""
+        """Time-binned CO2 (live provider) and cost (tariff), when either is configured;
+        marginal emissions (WattTime) apart, when configured."""
+        if self._marginal is not None and self._start is not None:
+            timeline = self._timeline(end)
+            assert timeline is not None
+            provider, region = self._marginal
+            try:
+                marginal, problem = account_marginal(
+                    provider, region, self._start.wall, run.duration_s, timeline, self.pue
+                )
+            except WattprintError as exc:
+                marginal, problem = None, f"marginal emissions unavailable: {exc}"
+            if problem:
+                self._warn("carbon:marginal", problem)
+            run = replace(run, marginal=marginal, warnings=tuple(self._messages))
         if self._intensity is None or (self._provider is None and self._tariff is None):
             return run
         timeline = self._timeline(end)

@@ -123,3 +123,43 @@ def test_marginal_provider_is_refused_for_run_co2(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "watttime")
     with pytest.raises(wattprint.ConfigError, match="marginal"):
         wattprint.Tracker(zone="US-CA", db=False)
+
+
+def test_marginal_emissions_are_reported_apart(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Marginal(HourlyProvider):
+        def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:
+            hour = start.replace(minute=0, second=0, microsecond=0)
+            return [
+                Bin(
+                    hour,
+                    hour + timedelta(hours=2),
+                    700.0,
+                    "watttime:co2_moer",
+                    "historical",
+                    "marginal",
+                )
+            ]
+
+    marginal = Marginal()
+    monkeypatch.setenv("WATTPRINT_MARGINAL_PROVIDER", "watttime")
+    monkeypatch.setattr("wattprint.tracker.marginal_from_env", lambda: (marginal, "CAISO_NORTH"))
+    pc = intel_two_socket(tmp_path / "sys")
+    hw = HardwareOptions(powercap_dir=pc.class_dir, storage=False, gpu=False)
+    tracker = wattprint.Tracker(
+        scope="machine", hardware=hw, clock=clock, background=False, db=False, zone="US-CA"
+    ).start()
+    clock.advance(60.0)
+    pc.zones["intel-rapl:0"].add_energy_j(36_000.0)  # 0.01 kWh
+    tracker.sample()
+    run = tracker.stop()
+    assert run.marginal is not None and run.marginal["signal"] == "marginal"
+    assert run.marginal["co2_kg"] == pytest.approx(0.01 * 700.0 / 1000, rel=1e-6)
+    assert run.co2_kg == pytest.approx(0.01 * run.intensity_g_per_kwh / 1000, rel=1e-6)
+
+
+def test_marginal_needs_a_watttime_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATTPRINT_MARGINAL_PROVIDER", "watttime")
+    with pytest.raises(wattprint.ConfigError, match="WATTPRINT_WATTTIME_REGION"):
+        wattprint.Tracker(zone="US-CA", db=False)

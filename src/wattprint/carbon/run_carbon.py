@@ -120,4 +120,69 @@ def provider_from_env() -> Any:
     return configured_provider()
 
 
-__all__ = ["RunCarbon", "WattprintError", "account_run", "provider_from_env", "tariff_from"]
+ENV_MARGINAL = "WATTPRINT_MARGINAL_PROVIDER"
+ENV_WATTTIME_REGION = "WATTPRINT_WATTTIME_REGION"
+
+
+def marginal_from_env() -> tuple[Any, str] | None:
+    """(provider, region) for marginal emissions ($WATTPRINT_MARGINAL_PROVIDER=watttime and
+    $WATTPRINT_WATTTIME_REGION), or None. Raises ConfigError for a bad configuration."""
+    from wattprint.errors import ConfigError
+
+    name = os.environ.get(ENV_MARGINAL, "").strip().lower()
+    if not name:
+        return None
+    if name != "watttime":
+        raise ConfigError(f"{ENV_MARGINAL}={name!r}: the marginal provider is 'watttime'")
+    region = os.environ.get(ENV_WATTTIME_REGION, "").strip()
+    if not region:
+        raise ConfigError(
+            f"{ENV_MARGINAL}=watttime needs {ENV_WATTTIME_REGION}: a WattTime "
+            "region such as CAISO_NORTH, or 'LAT,LON'"
+        )
+    from wattprint.carbon.providers import get_provider
+
+    return get_provider("watttime"), region
+
+
+def account_marginal(
+    provider: Any,
+    region: str,
+    started_at: datetime,
+    duration_s: float,
+    timeline: TimelineData,
+    pue: float,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Marginal CO2 of a run (what the grid emitted *because* of it), kept apart from the
+    average-based co2_kg: (summary dict or None, warning or None). Energy in hours the
+    provider has no data for goes to the nearest hour it has, and is reported."""
+    from wattprint.carbon.accounting import account
+    from wattprint.carbon.providers import ProviderError
+
+    end = started_at + timedelta(seconds=max(duration_s, 1e-6))
+    try:
+        bins = provider.history(region, started_at, end)
+    except ProviderError as exc:
+        return None, f"marginal emissions unavailable: {exc}"
+    if not bins:
+        return None, f"marginal emissions unavailable: no WattTime data for {region}"
+    acc = account(timeline, started_at, bins, pue, uncovered="nearest")
+    return {
+        "co2_kg": acc.co2_kg,
+        "intensity_g_per_kwh": acc.intensity_g_per_kwh,
+        "region": region,
+        "source": acc.intensity_source,
+        "signal": "marginal",
+        "uncovered_kwh": acc.uncovered_kwh,
+    }, None
+
+
+__all__ = [
+    "RunCarbon",
+    "WattprintError",
+    "account_marginal",
+    "account_run",
+    "marginal_from_env",
+    "provider_from_env",
+    "tariff_from",
+]

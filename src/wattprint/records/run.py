@@ -99,6 +99,8 @@ class Run:
     # Manufacturing footprint of the run's GPUs, amortised over their lifetime; kept apart
     # from co2_kg (operational), never added into it. None without GPUs.
     embodied_kgco2e: dict[str, Any] | None = None
+    # Marginal emissions (WattTime), apart from the average-based co2_kg. None when off.
+    marginal: dict[str, Any] | None = None
     intensity_bins: tuple[dict[str, Any], ...] = ()  # per time bin: energy, intensity, source
 
     @property
