@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from wattprint.cli import UsageError
 from wattprint.cli.child import ChildRunner, exit_code
 from wattprint.cli.format import duration, energy, mass
 from wattprint.errors import WattprintError
+from wattprint.records.jsonfile import check_output_path
 from wattprint.records.run import J_PER_KWH, Run
 
 if TYPE_CHECKING:
@@ -69,16 +69,6 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="seconds between checkpoints of the record in the store (default 10)",
     )
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
-
-
-def _check_file(flag: str, path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise UsageError(f"{flag} {path} is a directory; give a file path, e.g. {path}/run.json")
-    if not parent.is_dir():
-        raise UsageError(f"{flag} {path}: directory {parent} does not exist; create it first")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"{flag} {path} is not writable; choose another path")
 
 
 def _check_csv_header(path: Path) -> None:
@@ -167,13 +157,13 @@ def run(args: argparse.Namespace) -> int:
     _check_numbers(args)
     json_path = Path(args.json) if args.json else None
     if json_path is not None:
-        _check_file("--json", json_path)
+        check_output_path(json_path, "--json")
     from wattprint.records.signing import key_from_env
 
     key_from_env()  # a bad WATTPRINT_SIGNING_KEY is an error now, not after the command
     csv_path = Path(args.csv) if args.csv else None
     if csv_path is not None:
-        _check_file("--csv", csv_path)
+        check_output_path(csv_path, "--csv")
         _check_csv_header(csv_path)
     from wattprint.records.jsonfile import write_json
     from wattprint.tracker import Tracker
