@@ -24,6 +24,23 @@ from pathlib import Path
 
 from wattprint.sensors.procfs import CLOCK_TICKS_PER_S, PAGE_SIZE_B
 
+#: The run record's contract (DESIGN.md): fields tests and users rely on.
+RECORD_KEYS = {
+    "run_id",
+    "project",
+    "started_at",
+    "duration_s",
+    "energy_kwh",
+    "co2_kg",
+    "zone",
+    "intensity_g_per_kwh",
+    "intensity_source",
+    "pue",
+    "exit_code",
+    "components",
+}
+RECORD_COMPONENT_KEYS = {"name", "device", "energy_kwh", "method", "provenance", "uncertainty_pct"}
+
 INTEL_UNIT_UJ = 1e6 / 2**14  # 61.035 µJ: Intel's energy status unit (2^-14 J)
 AMD_UNIT_UJ = 1e6 / 2**16  # 15.259 µJ: AMD Zen's energy status unit
 

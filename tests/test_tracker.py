@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 import wattprint
-from tests.fakes import FakeClock, FakeProc, intel_two_socket
+from tests.fakes import (
+    RECORD_COMPONENT_KEYS,
+    RECORD_KEYS,
+    FakeClock,
+    FakeProc,
+    intel_two_socket,
+)
 from wattprint.errors import ConfigError, TrackerStateError
 from wattprint.sensors.cpu_model import GENERIC_W_PER_THREAD, IDLE_FRACTION
 from wattprint.sensors.discovery import HardwareOptions
@@ -240,24 +246,10 @@ def test_record_shape_and_co2(tmp_path: Path, clock: FakeClock) -> None:
         tracker.sample()
     run = tracker.stop()
     d = json.loads(out.read_text())
-    for key in (
-        "run_id",
-        "project",
-        "started_at",
-        "duration_s",
-        "energy_kwh",
-        "co2_kg",
-        "zone",
-        "intensity_g_per_kwh",
-        "intensity_source",
-        "pue",
-        "exit_code",
-        "components",
-    ):
-        assert key in d
+    assert set(d) >= RECORD_KEYS
     assert d["started_at"].endswith("Z")
     for c in d["components"]:
-        assert set(c) >= {"name", "device", "energy_kwh", "method", "provenance", "uncertainty_pct"}
+        assert set(c) >= RECORD_COMPONENT_KEYS
     assert run.energy_kwh == pytest.approx(0.1, rel=1e-4)
     assert run.zone == "FR" and "Ember" in (run.intensity_source or "")
     assert run.co2_kg == pytest.approx(0.1 * 1.2 * run.intensity_g_per_kwh / 1000, rel=1e-4)

@@ -263,11 +263,9 @@ class Meter:
                 )
             except Exception as exc:  # noqa: BLE001 - a sensor's bug is a gap, not a lost read
                 share, gap = None, f"attribution failed: {type(exc).__name__}: {exc}"
-            if gap is not None:
-                pass
-            elif share is None:
+            if gap is None and share is None:
                 gap = "process use counters unreadable, cannot attribute"
-            else:
+            elif share is not None:
                 energy_j *= share
         if step.since_s is not None and gap is None:  # the earlier gaps were filled after all
             self.gaps = [g for g in self.gaps if g.sensor != i or g.start_s < step.since_s]

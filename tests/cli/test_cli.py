@@ -21,25 +21,11 @@ from pathlib import Path
 import pytest
 
 import wattprint
-from tests.fakes import intel_two_socket
+from tests.fakes import RECORD_COMPONENT_KEYS as COMPONENT_KEYS
+from tests.fakes import RECORD_KEYS, intel_two_socket
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 PY = sys.executable
-RECORD_KEYS = {
-    "run_id",
-    "project",
-    "started_at",
-    "duration_s",
-    "energy_kwh",
-    "co2_kg",
-    "zone",
-    "intensity_g_per_kwh",
-    "intensity_source",
-    "pue",
-    "exit_code",
-    "components",
-}
-COMPONENT_KEYS = {"name", "device", "energy_kwh", "method", "provenance", "uncertainty_pct"}
 
 
 @pytest.fixture
