@@ -4,7 +4,7 @@ bounded timeline and gap accounting.
 ``ConstantPowerSensor`` is a hand-written subclass of the :class:`Sensor` ABC that stands in for
 a device: it draws a constant power, can fail in ``begin``/``step`` on a script, and records
 every interval it is stepped over. The usage counters come from the real
-:class:`~wattprint.usage.UsageProbe` over :class:`tests.fakes.FakeProc` (the lowest boundary);
+:class:`~wattprint.sensors.usage.UsageProbe` over :class:`tests.fakes.FakeProc` (the lowest boundary);
 a full read is recognisable because only full reads carry ``machine_mem_used_b``.
 """
 
@@ -35,8 +35,8 @@ from wattprint.sensors.base import (
 from wattprint.sensors.discovery import HardwareOptions
 from wattprint.sensors.procfs import CLOCK_TICKS_PER_S
 from wattprint.sensors.rapl import discover_rapl
+from wattprint.sensors.usage import UsageProbe
 from wattprint.tracker import Tracker, WattprintWarning
-from wattprint.usage import UsageProbe
 
 
 class ConstantPowerSensor(Sensor):

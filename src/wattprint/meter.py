@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from wattprint.errors import SensorError
 from wattprint.sensors.base import Component, Sensor, Step, Usage
-from wattprint.usage import UsageProbe
+from wattprint.sensors.usage import UsageProbe
 
 SCOPES = ("process", "machine")
 

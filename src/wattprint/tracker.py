@@ -26,9 +26,9 @@ from wattprint.carbon.run_carbon import (
 from wattprint.errors import ConfigError, TrackerStateError, WattprintError
 from wattprint.hints import hint_idle_gpus, hint_short_window, sensor_details
 from wattprint.meter import SCOPES, Meter, Snapshot
-from wattprint.recording import Recorder, store_path, timeline_data
 from wattprint.records.context import git_commit, loaded_packages, python_version, user_name
 from wattprint.records.jsonfile import check_json_path, write_json
+from wattprint.records.recorder import Recorder, store_path, timeline_data
 from wattprint.records.run import (
     J_PER_KWH,
     ComponentEnergy,
@@ -40,8 +40,8 @@ from wattprint.records.run import (
 from wattprint.sampler import shared_sampler
 from wattprint.sensors.base import Sensor
 from wattprint.sensors.discovery import HardwareOptions, check_tdp_w, discover, env_tdp_w
+from wattprint.sensors.usage import UsageProbe
 from wattprint.sync import SYNC_MODES, synchronize
-from wattprint.usage import UsageProbe
 
 #: Faster sampling would cost more than it tells: counters are read at every window edge anyway.
 MIN_INTERVAL_S = 0.01

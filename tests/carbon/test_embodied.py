@@ -52,7 +52,7 @@ def test_a_gpu_run_reports_embodied_carbon_apart_from_operational() -> None:
     import wattprint
     from tests.fakes import FakeClock
     from tests.fakes_nvml import FakeGpu, FakeNvml
-    from wattprint.sensors.nvidia import discover_nvidia
+    from wattprint.sensors.gpu.nvidia import discover_nvidia
 
     clock = FakeClock(0.0)
     nvml = FakeNvml(clock, [FakeGpu(), FakeGpu(uuid="GPU-00000000-1111-2222-3333-444444444444")])

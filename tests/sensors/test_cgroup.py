@@ -28,7 +28,7 @@ import pytest
 
 from tests.fakes import FakeProc
 from wattprint.sensors.cgroup import CgroupCpu, read_cgroup_cpu
-from wattprint.usage import UsageProbe, cpu_capacity
+from wattprint.sensors.usage import UsageProbe, cpu_capacity
 
 CPU_STAT = "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n"
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from tests.fakes import FakeProc
 from wattprint.sensors.procfs import CLOCK_TICKS_PER_S, PAGE_SIZE_B, ProcFS
-from wattprint.usage import UsageProbe
+from wattprint.sensors.usage import UsageProbe
 
 
 def _stat_line(

@@ -33,7 +33,7 @@ from wattprint.sensors.procfs import ProcFS
 from wattprint.sensors.ram_model import RamModelSensor
 from wattprint.sensors.rapl import RaplSensor, discover_rapl, powercap_dir
 from wattprint.sensors.storage_model import discover_storage
-from wattprint.usage import cpu_capacity
+from wattprint.sensors.usage import cpu_capacity
 
 
 @dataclass(frozen=True)

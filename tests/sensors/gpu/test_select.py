@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wattprint.errors import ConfigError
-from wattprint.sensors.gpu_select import (
+from wattprint.sensors.gpu.select import (
     GpuId,
     apply_gpu_ids,
     by_gpu,

@@ -14,16 +14,16 @@ from wattprint.sensors.base import Sensor
 def test_no_driver_means_no_import_and_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gpu, "_linux_driver", lambda *paths: False)
     monkeypatch.setattr(sys, "platform", "linux")
-    for name in ("wattprint.sensors.nvidia", "wattprint.sensors.amd"):
+    for name in ("wattprint.sensors.gpu.nvidia", "wattprint.sensors.gpu.amd"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     sensors, reasons = gpu.discover_gpus()
     assert sensors == []
     assert [r.split(":")[0] for r in reasons] == ["NVIDIA", "AMD", "Apple"]
-    assert "wattprint.sensors.nvidia" not in sys.modules  # nothing imported without a driver
+    assert "wattprint.sensors.gpu.nvidia" not in sys.modules  # nothing imported without a driver
 
 
 def test_one_vendors_failure_does_not_hide_another(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wattprint.sensors import amd, nvidia
+    from wattprint.sensors.gpu import amd, nvidia
 
     marker: list[Sensor] = [object()]  # type: ignore[list-item]
     monkeypatch.setattr(gpu, "_linux_driver", lambda *paths: True)
@@ -39,7 +39,7 @@ def test_one_vendors_failure_does_not_hide_another(monkeypatch: pytest.MonkeyPat
 
 
 def test_bad_gpu_ids_are_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wattprint.sensors import nvidia
+    from wattprint.sensors.gpu import nvidia
 
     monkeypatch.setattr(gpu, "_linux_driver", lambda *paths: True)
 

@@ -28,21 +28,21 @@ def discover_gpus(gpu_ids: Sequence[int | str] | None = None) -> Found:
     def nvidia() -> Found:
         if not _linux_driver("/proc/driver/nvidia", "/dev/nvidiactl"):
             return [], ["no NVIDIA driver on this machine (no /proc/driver/nvidia)"]
-        from wattprint.sensors.nvidia import discover_nvidia
+        from wattprint.sensors.gpu.nvidia import discover_nvidia
 
         return discover_nvidia(gpu_ids=gpu_ids)
 
     def amd() -> Found:
         if not _linux_driver("/dev/kfd", "/sys/module/amdgpu"):
             return [], ["no AMD GPU driver on this machine (no /dev/kfd)"]
-        from wattprint.sensors.amd import discover_amd
+        from wattprint.sensors.gpu.amd import discover_amd
 
         return discover_amd()
 
     def apple() -> Found:
         if sys.platform != "darwin":
             return [], ["not macOS"]
-        from wattprint.sensors.apple import discover_apple
+        from wattprint.sensors.gpu.apple import discover_apple
 
         return discover_apple()
 

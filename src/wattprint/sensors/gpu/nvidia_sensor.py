@@ -39,7 +39,7 @@ from typing import Any
 
 from wattprint.errors import SensorError, SensorPermissionError, SensorUnavailableError
 from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
-from wattprint.sensors.gpu_select import ENV_VISIBLE, Pick, gpu_share, holds_device
+from wattprint.sensors.gpu.select import ENV_VISIBLE, Pick, gpu_share, holds_device
 
 COUNTER_UNCERTAINTY_PCT = 5.0
 INTEGRATED_UNCERTAINTY_PCT = 10.0

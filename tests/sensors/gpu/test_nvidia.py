@@ -31,14 +31,14 @@ from wattprint.errors import (
     SensorUnavailableError,
 )
 from wattprint.sensors.base import Component, Provenance, Usage
-from wattprint.sensors.nvidia import (
+from wattprint.sensors.gpu.nvidia import (
     NOT_INSTALLED,
     GpuLostError,
     NvidiaSensor,
     detect_update_period_s,
     discover_nvidia,
 )
-from wattprint.sensors.nvidia_sensor import COUNT_NOTE, MODULE_NOTE
+from wattprint.sensors.gpu.nvidia_sensor import COUNT_NOTE, MODULE_NOTE
 
 
 def uuid(n: int) -> str:
@@ -474,7 +474,7 @@ def test_import_wattprint_does_not_import_pynvml(tmp_path: Path) -> None:
         """
         import sys
         import wattprint
-        import wattprint.sensors.nvidia, wattprint.sensors.nvidia_sensor
+        import wattprint.sensors.gpu.nvidia, wattprint.sensors.gpu.nvidia_sensor
         wattprint.Tracker(scope="machine", db=False)
         assert "pynvml" not in sys.modules, "pynvml imported"
         """
@@ -556,7 +556,7 @@ def test_hints_for_idle_gpus_and_windows_too_short_to_read() -> None:
     import wattprint
     from tests.fakes import FakeClock
     from tests.fakes_nvml import FakeGpu, FakeNvml
-    from wattprint.sensors.nvidia import discover_nvidia
+    from wattprint.sensors.gpu.nvidia import discover_nvidia
 
     clock = FakeClock(0.0)
     nvml = FakeNvml(clock, [FakeGpu(gpu_util_pct=lambda t: 3)])

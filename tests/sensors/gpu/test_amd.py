@@ -20,8 +20,14 @@ from tests.fakes_amdsmi import (
 )
 from wattprint.errors import SensorPermissionError
 from wattprint.meter import Meter
-from wattprint.sensors.amd import AmdGpu, AmdGpuSensor, discover_amd, judge_counter, select_visible
 from wattprint.sensors.base import Component, Provenance, Sensor, Usage
+from wattprint.sensors.gpu.amd import (
+    AmdGpu,
+    AmdGpuSensor,
+    discover_amd,
+    judge_counter,
+    select_visible,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -354,7 +360,7 @@ def test_closing_the_last_sensor_shuts_amdsmi_down(clock: FakeClock) -> None:
 def test_importing_wattprint_never_imports_amdsmi(tmp_path: Path) -> None:
     trap = tmp_path / "amdsmi.py"
     trap.write_text("raise RuntimeError('amdsmi was imported')\n")
-    code = "import wattprint, wattprint.sensors.amd, sys; assert 'amdsmi' not in sys.modules"
+    code = "import wattprint, wattprint.sensors.gpu.amd, sys; assert 'amdsmi' not in sys.modules"
     env = {"PYTHONPATH": f"{tmp_path}:{SRC}", "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

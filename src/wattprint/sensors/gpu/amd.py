@@ -36,7 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from wattprint.errors import SensorError
-from wattprint.sensors.amd_smi import (
+from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
+from wattprint.sensors.counters import counter_delta
+from wattprint.sensors.gpu.amd_smi import (
     Session,
     call,
     import_amdsmi,
@@ -46,9 +48,7 @@ from wattprint.sensors.amd_smi import (
     read_power_w,
     read_processes,
 )
-from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
-from wattprint.sensors.counters import counter_delta
-from wattprint.sensors.gpu_select import gpu_share
+from wattprint.sensors.gpu.select import gpu_share
 
 ENV_ROCR, ENV_HIP, ENV_CUDA = "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"
 SELF_CHECK_S = 0.5  # Zeus waits 0.5 s too; average_socket_power is a ~1 s average
@@ -300,7 +300,7 @@ class AmdGpuSensor(Sensor):
         return Step(max(0.0, (last_value + value) / 2 * dt_s), since_s=since_s)
 
     def attribute(self, prev: Usage, cur: Usage) -> float | None:
-        """The tree's share by the rules of :func:`~wattprint.sensors.gpu_select.gpu_share`
+        """The tree's share by the rules of :func:`~wattprint.sensors.gpu.select.gpu_share`
         (shared with NVIDIA), weighted by each process's GFX engine time in the interval.
         amdsmi lists host pids; in a container they do not match the tree's."""
         if not self._procs_ok:

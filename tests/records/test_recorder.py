@@ -89,7 +89,7 @@ def test_an_explicit_unwritable_store_is_an_error(tmp_path: Path) -> None:
 def test_a_default_store_that_cannot_be_written_only_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wattprint import recording
+    from wattprint.records import recorder as recording
 
     (tmp_path / "file").write_text("")
     monkeypatch.setattr(recording, "store_path", lambda db: (tmp_path / "file" / "x.db", False))

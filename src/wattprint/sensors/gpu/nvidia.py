@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from wattprint.sensors.base import Sensor
-from wattprint.sensors.gpu_select import ENV_VISIBLE, GpuId, apply_gpu_ids, by_gpu, visible_devices
-from wattprint.sensors.nvidia_sensor import (
+from wattprint.sensors.gpu.nvidia_sensor import (
     FI_POWER_INSTANT,
     SCOPE_GPU,
     GpuFacts,
@@ -29,6 +28,7 @@ from wattprint.sensors.nvidia_sensor import (
     field_mw,
     is_error,
 )
+from wattprint.sensors.gpu.select import ENV_VISIBLE, GpuId, apply_gpu_ids, by_gpu, visible_devices
 
 __all__ = [
     "NOT_INSTALLED",

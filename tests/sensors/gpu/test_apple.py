@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from tests.fakes import FakeClock
 from wattprint.errors import SensorError, SensorPermissionError
-from wattprint.sensors.apple import (
+from wattprint.sensors.base import Component, Provenance, Usage
+from wattprint.sensors.gpu.apple import (
     DOMAINS,
     PowermetricsReader,
     PowermetricsSensor,
@@ -25,7 +26,6 @@ from wattprint.sensors.apple import (
     sample_from_text,
     split_documents,
 )
-from wattprint.sensors.base import Component, Provenance, Usage
 
 FIXTURES = Path(__file__).parent / "fixtures"
 M1_PLIST = (FIXTURES / "powermetrics_m1_macos12.plist").read_bytes()
@@ -320,7 +320,7 @@ def test_text_fallback_when_plist_output_is_refused(clock: FakeClock) -> None:
 
 def test_off_macos_nothing_heavy_is_imported() -> None:
     code = (
-        "import sys, wattprint.sensors.apple as a; a.discover_apple(platform='linux'); "
+        "import sys, wattprint.sensors.gpu.apple as a; a.discover_apple(platform='linux'); "
         "print(sorted({'plistlib', 'platform', 'subprocess', 'xml.parsers.expat'} & "
         "set(sys.modules)))"
     )
