@@ -4,7 +4,8 @@ bounded timeline and gap accounting.
 ``ConstantPowerSensor`` is a hand-written subclass of the :class:`Sensor` ABC that stands in for
 a device: it draws a constant power, can fail in ``begin``/``step`` on a script, and records
 every interval it is stepped over. The usage counters come from the real
-:class:`~wattprint.sensors.usage.UsageProbe` over :class:`tests.fakes.FakeProc` (the lowest boundary);
+:class:`~wattprint.sensors.usage.UsageProbe` over :class:`tests.fakes.FakeProc` (the lowest
+boundary);
 a full read is recognisable because only full reads carry ``machine_mem_used_b``.
 """
 
@@ -21,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fakes import PAGE_SIZE_B, FakeClock, FakePowercap, FakeProc
-from wattprint.errors import SensorError, SensorUnavailableError
+from wattprint.errors import SensorError, SensorUnavailableError, WattprintWarning
 from wattprint.meter import Gap, Meter, Snapshot, Timeline, process_share
 from wattprint.sensors.base import (
     Component,
@@ -36,7 +37,7 @@ from wattprint.sensors.discovery import HardwareOptions
 from wattprint.sensors.procfs import CLOCK_TICKS_PER_S
 from wattprint.sensors.rapl import discover_rapl
 from wattprint.sensors.usage import UsageProbe
-from wattprint.tracker import Tracker, WattprintWarning
+from wattprint.tracker import Tracker
 
 
 class ConstantPowerSensor(Sensor):

@@ -5,20 +5,41 @@
 ...     work()
 >>> print(tracker.run.energy_kwh, tracker.run.co2_kg)
 
-Public names are loaded on first use so that ``import wattprint`` stays cheap.
+Public names are loaded on first use so that ``import wattprint`` stays cheap (it imports
+nothing, not even ``typing``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
+
+# The public names, and the module each is loaded from on first use.
+_LAZY = {
+    "Tracker": "wattprint.tracker",
+    "track": "wattprint.decorator",
+    "Run": "wattprint.records.run",
+    "Window": "wattprint.records.run",
+    "ComponentEnergy": "wattprint.records.run",
+    "WattprintError": "wattprint.errors",
+    "ConfigError": "wattprint.errors",
+    "NoZoneError": "wattprint.errors",
+    "TrackerStateError": "wattprint.errors",
+    "SensorError": "wattprint.errors",
+    "ProviderError": "wattprint.errors",
+    "StoreError": "wattprint.errors",
+    "WattprintWarning": "wattprint.errors",
+}
 
 __all__ = [
     "ComponentEnergy",
     "ConfigError",
+    "NoZoneError",
+    "ProviderError",
     "Run",
+    "SensorError",
+    "StoreError",
     "Tracker",
+    "TrackerStateError",
     "WattprintError",
     "WattprintWarning",
     "Window",
@@ -26,25 +47,24 @@ __all__ = [
     "track",
 ]
 
-_LAZY = {
-    "Tracker": "wattprint.tracker",
-    "track": "wattprint.decorator",
-    "WattprintWarning": "wattprint.tracker",
-    "Run": "wattprint.records.run",
-    "Window": "wattprint.records.run",
-    "ComponentEnergy": "wattprint.records.run",
-    "WattprintError": "wattprint.errors",
-    "ConfigError": "wattprint.errors",
-}
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from wattprint.decorator import track
-    from wattprint.errors import ConfigError, WattprintError
+    from wattprint.errors import (
+        ConfigError,
+        NoZoneError,
+        ProviderError,
+        SensorError,
+        StoreError,
+        TrackerStateError,
+        WattprintError,
+        WattprintWarning,
+    )
     from wattprint.records.run import ComponentEnergy, Run, Window
-    from wattprint.tracker import Tracker, WattprintWarning
+    from wattprint.tracker import Tracker
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'wattprint' has no attribute {name!r}")

@@ -7,7 +7,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from wattprint.tracker import Tracker, WattprintWarning
+from wattprint.errors import WattprintWarning
+from wattprint.tracker import Tracker
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -23,7 +23,7 @@ from wattprint.carbon.run_carbon import (
     provider_from_env,
     tariff_from,
 )
-from wattprint.errors import ConfigError, TrackerStateError, WattprintError
+from wattprint.errors import ConfigError, TrackerStateError, WattprintError, WattprintWarning
 from wattprint.hints import hint_idle_gpus, hint_short_window, sensor_details
 from wattprint.meter import SCOPES, Meter, Snapshot
 from wattprint.records.context import git_commit, loaded_packages, python_version, user_name
@@ -68,10 +68,6 @@ def _region_pue(zone: str | None) -> float:
             f"or pue='datacenter' ({DATACENTER_PUE:g})"
         )
     return value
-
-
-class WattprintWarning(UserWarning):
-    """A measurement problem that does not stop the run (fallbacks, gaps, generic CPU)."""
 
 
 @dataclass(frozen=True)
@@ -226,7 +222,8 @@ class Tracker:
         if zone is not None:
             self._zone_how = "argument"
         else:
-            from wattprint.carbon.location import NoZoneError, resolve_zone
+            from wattprint.carbon.location import resolve_zone
+            from wattprint.errors import NoZoneError
 
             try:  # env, config file, then cloud metadata / IP geolocation if enabled
                 resolution = resolve_zone(None)

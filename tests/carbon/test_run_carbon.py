@@ -90,7 +90,7 @@ def test_three_hour_run_sums_energy_times_intensity_per_bin(
 def test_a_failing_provider_falls_back_to_the_table_with_one_warning(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wattprint.carbon.providers import ProviderError
+    from wattprint.errors import ProviderError
 
     class Down(HourlyProvider):
         def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.records.runs_factory import epoch_windows, make_run
-from wattprint.errors import WattprintError
+from wattprint.errors import ExportError, WattprintError
 from wattprint.records.exports import (
     CSV_COLUMNS,
     ECO2AI_COLUMNS,
     ECO2AI_DEVICE_COLUMNS,
-    ExportError,
     append_csv,
     append_eco2ai_csv,
     append_jsonl,

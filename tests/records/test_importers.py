@@ -11,11 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.records.runs_factory import make_run
-from wattprint.errors import WattprintError
+from wattprint.errors import RecordImportError, WattprintError
 from wattprint.records.exports import CSV_COLUMNS, append_csv, append_jsonl, weakest_provenance
 from wattprint.records.importers import (
     IMPORTED_UNCERTAINTY_PCT,
-    RecordImportError,
     read_codecarbon_csv,
     read_eco2ai_csv,
     read_jsonl,

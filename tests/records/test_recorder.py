@@ -213,8 +213,8 @@ def test_checkpoints_are_not_held_back_by_a_long_interval(tmp_path: Path) -> Non
 def test_a_failed_first_write_does_not_lose_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from wattprint.errors import StoreError
     from wattprint.records.store import RunStore as Store
-    from wattprint.records.store_db import StoreError
 
     db = tmp_path / "runs.sqlite3"
     real_begin = Store.begin

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.records.store_helpers import make_run
-from wattprint.errors import ConfigError
+from wattprint.errors import ConfigError, SigningError
 from wattprint.records.signing import (
     ENV_KEY,
-    SigningError,
     canonical_bytes,
     key_from_env,
     link,

@@ -17,16 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.records.store_helpers import PYTHON, make_run, make_timeline, subprocess_env
+from wattprint.errors import StoreError
 from wattprint.records import store_schema
 from wattprint.records.run import Run
-from wattprint.records.store import (
-    ENV_DB,
-    RunStore,
-    StoreError,
-    check_writable,
-    default_db_path,
-    pid_alive,
-)
+from wattprint.records.store import ENV_DB, RunStore, check_writable, default_db_path, pid_alive
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from typing import Literal
 
 from wattprint.carbon.intensity import ENV_ZONE
 from wattprint.carbon.metadata import IP_TIMEOUT_S, GeoIP, cloud_zone, geolocate_ip
-from wattprint.errors import ConfigError
+from wattprint.errors import ConfigError, NoZoneError
 
 ENV_CONFIG = "WATTPRINT_CONFIG"
 ENV_CLOUD_METADATA = "WATTPRINT_CLOUD_METADATA"
@@ -283,10 +283,6 @@ def _load_cloud_zones() -> None:
     except ModuleNotFoundError as exc:
         if exc.name != "wattprint.carbon.cloud":
             raise
-
-
-class NoZoneError(ConfigError):
-    """Nothing names a zone (as opposed to a zone that is named but wrong)."""
 
 
 def _no_zone(tried: list[str], path: Path) -> ConfigError:

@@ -157,7 +157,7 @@ def account_marginal(
     average-based co2_kg: (summary dict or None, warning or None). Energy in hours the
     provider has no data for goes to the nearest hour it has, and is reported."""
     from wattprint.carbon.accounting import account
-    from wattprint.carbon.providers import ProviderError
+    from wattprint.errors import ProviderError
 
     end = started_at + timedelta(seconds=max(duration_s, 1e-6))
     try:

@@ -11,13 +11,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
-from wattprint.errors import WattprintError
+from wattprint.errors import UsageError, WattprintError
 
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """Bad command-line input (exit 2)."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -27,7 +27,8 @@ def _live(zone_code: str) -> tuple[dict[str, Any] | None, str | None]:
     import os
     from datetime import datetime, timedelta, timezone
 
-    from wattprint.carbon.providers import ENV_PROVIDER, ProviderError, configured_provider
+    from wattprint.carbon.providers import ENV_PROVIDER, configured_provider
+    from wattprint.errors import ProviderError
 
     if not os.environ.get(ENV_PROVIDER, "").strip():
         return None, None
@@ -110,8 +111,8 @@ def compare(args: argparse.Namespace) -> int:
     import math
 
     from wattprint.carbon import zones
-    from wattprint.cli import UsageError
     from wattprint.cli.format import energy, mass
+    from wattprint.errors import UsageError
 
     try:
         energy_kwh, pue, label = float(args.what), 1.0, f"{args.what} kWh"

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wattprint.cli import UsageError
 from wattprint.cli.views import add_filters, open_store, select_runs
+from wattprint.errors import UsageError
 
 EXPORT_FORMATS = ("csv", "eco2ai", "jsonl", "json")
 IMPORT_FORMATS = ("eco2ai", "codecarbon", "csv", "jsonl")

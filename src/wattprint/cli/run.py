@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wattprint.cli import UsageError
 from wattprint.cli.child import ChildRunner, exit_code
 from wattprint.cli.format import duration, energy, mass
-from wattprint.errors import WattprintError
+from wattprint.errors import UsageError, WattprintError
 from wattprint.records.jsonfile import check_output_path
 from wattprint.records.run import J_PER_KWH, Run
 

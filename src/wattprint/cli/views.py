@@ -9,8 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wattprint.cli import UsageError
 from wattprint.cli.format import duration, energy, mass
+from wattprint.errors import UsageError
 from wattprint.records.run import Run
 
 if TYPE_CHECKING:

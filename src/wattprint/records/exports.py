@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone, tzinfo
 
-from wattprint.errors import WattprintError
+from wattprint.errors import ExportError
 from wattprint.records.run import ComponentEnergy, Run, Window
 
 try:
@@ -110,10 +110,6 @@ EPOCH_WINDOW_RE = re.compile(r"^epoch[\s:_#-]*(\d+)(.*)$", re.IGNORECASE | re.DO
 
 _ECO2AI_LOCK_STALE_S = 15.0  # Eco2AI removes a lock file older than this
 _ECO2AI_LOCK_TIMEOUT_S = 60.0
-
-
-class ExportError(WattprintError):
-    """A record could not be written where asked (e.g. the file has another format)."""
 
 
 # -- small shared helpers (the importers use them too) -----------------------------------------

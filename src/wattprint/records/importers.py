@@ -46,7 +46,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from wattprint.errors import WattprintError
+from wattprint.errors import RecordImportError
 from wattprint.records.exports import (
     COMPONENT_NAMES,
     CSV_COLUMNS,
@@ -68,10 +68,6 @@ _CPU_NAME_RE = re.compile(
 _GPU_NAME_RE = re.compile(r"^(?P<name>.*) (?P<n>\d+) device\(s\)(?: method:(?P<m>.+))?$")
 
 Row = dict[str, str]
-
-
-class RecordImportError(WattprintError, ValueError):
-    """A file of run records could not be read (bad format, bad value); names file and line."""
 
 
 def _fail(

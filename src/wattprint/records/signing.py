@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.errors import ConfigError, WattprintError
+from wattprint.errors import ConfigError, SigningError
 from wattprint.records.store import RunStore, get_meta, set_meta
 from wattprint.records.store_schema import record_mismatches
 
@@ -37,10 +37,6 @@ ENV_KEY = "WATTPRINT_SIGNING_KEY"
 MIN_KEY_BYTES = 16
 HEAD_KEY = "chain_head"
 _KEY_HINT = 'make one with: python -c "import secrets; print(secrets.token_hex(32))"'
-
-
-class SigningError(WattprintError):
-    """The chain cannot be extended with this key (wrong key, or the store was edited)."""
 
 
 def key_from_env(environ: Mapping[str, str] | None = None) -> bytes | None:

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
 from wattprint.records.run import Run, TimelineData
 from wattprint.records.store_db import (
@@ -31,8 +32,6 @@ from wattprint.records.store_db import (
     ENV_DB,
     LOCK_TIMEOUT_S,
     Database,
-    StoreError,
-    StoreReadOnlyError,
     check_writable,
     default_db_path,
     get_meta,

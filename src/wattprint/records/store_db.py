@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from wattprint.errors import WattprintError
+from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
 
 ENV_DB = "WATTPRINT_DB"
@@ -31,14 +31,6 @@ T = TypeVar("T")
 D = TypeVar("D", bound="Database")
 
 _HINT = f"set {ENV_DB} to a writable file path"
-
-
-class StoreError(WattprintError):
-    """The run store cannot be opened, read or written."""
-
-
-class StoreReadOnlyError(StoreError):
-    """The database file or its directory is read-only."""
 
 
 def default_db_path() -> Path:

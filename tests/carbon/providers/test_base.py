@@ -11,15 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.carbon.providers.conftest import TOKEN, FakeOpener, http_error
-from wattprint.carbon.providers.base import (
-    Bin,
-    ProviderError,
-    fetch_json,
-    number,
-    parse_time,
-    redact,
-)
-from wattprint.errors import WattprintError
+from wattprint.carbon.providers.base import Bin, fetch_json, number, parse_time, redact
+from wattprint.errors import ProviderError, WattprintError
 
 URL = "https://api.example.invalid/v3/thing?zone=DE&secret=" + TOKEN
 HEADERS = {"auth-token": TOKEN}

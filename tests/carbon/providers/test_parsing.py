@@ -16,11 +16,11 @@ from tests.carbon.providers.conftest import (
     http_error,
     load,
 )
-from wattprint.carbon.providers.base import ProviderError, UnsupportedZoneError
 from wattprint.carbon.providers.electricitymaps import ElectricityMapsProvider
 from wattprint.carbon.providers.energidata import EnergiDataProvider
 from wattprint.carbon.providers.neso import NesoProvider
 from wattprint.carbon.providers.watttime import WattTimeProvider
+from wattprint.errors import ProviderError, UnsupportedZoneError
 
 H = timedelta(hours=1)
 

@@ -26,6 +26,7 @@ from tests.fakes_nvml import (
 )
 from wattprint.errors import (
     ConfigError,
+    GpuLostError,
     SensorError,
     SensorPermissionError,
     SensorUnavailableError,
@@ -33,7 +34,6 @@ from wattprint.errors import (
 from wattprint.sensors.base import Component, Provenance, Usage
 from wattprint.sensors.gpu.nvidia import (
     NOT_INSTALLED,
-    GpuLostError,
     NvidiaSensor,
     detect_update_period_s,
     discover_nvidia,

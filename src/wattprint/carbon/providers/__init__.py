@@ -20,9 +20,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from wattprint.carbon.providers.base import Bin, Provider, ProviderError, UnsupportedZoneError
+from wattprint.carbon.providers.base import Bin, Provider
 from wattprint.carbon.providers.series import coverage_s, fill, intensity_bins
-from wattprint.errors import ConfigError
+from wattprint.errors import ConfigError, ProviderError, UnsupportedZoneError
 
 ENV_PROVIDER = "WATTPRINT_INTENSITY_PROVIDER"
 #: name -> (module, class)

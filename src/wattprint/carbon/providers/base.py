@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
-from wattprint.errors import WattprintError
+from wattprint.errors import ProviderError, UnsupportedZoneError
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,6 @@ REDACTED = "***"
 Opener = Callable[[urllib.request.Request, float], bytes]
 #: Wall clock returning an aware UTC datetime (injected in tests).
 Clock = Callable[[], datetime]
-
-
-class ProviderError(WattprintError):
-    """A live provider could not give data (HTTP error, timeout, garbage). One line, redacted."""
 
 
 @dataclass(frozen=True)
@@ -248,10 +244,6 @@ def garbage(provider: str, url: str, why: object, secrets: Iterable[str] = ()) -
     detail = " ".join(str(why).split())[:120]
     message = f"{provider}: unexpected response from {safe_url(url)} ({detail})"
     return ProviderError(redact(message, secrets))
-
-
-class UnsupportedZoneError(ProviderError):
-    """The provider does not cover this zone (degrades to the static table like any failure)."""
 
 
 class HttpProvider:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from wattprint.carbon.providers.base import Bin, Provider, ProviderError, hours, overlapping, utc
+from wattprint.carbon.providers.base import Bin, Provider, hours, overlapping, utc
+from wattprint.errors import ProviderError
 
 STATIC_PREFIX = "static: "
 

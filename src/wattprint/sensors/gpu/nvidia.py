@@ -17,12 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from wattprint.errors import GpuLostError
 from wattprint.sensors.base import Sensor
 from wattprint.sensors.gpu.nvidia_sensor import (
     FI_POWER_INSTANT,
     SCOPE_GPU,
     GpuFacts,
-    GpuLostError,
     NvidiaSensor,
     NvmlSession,
     field_mw,

@@ -37,7 +37,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from wattprint.errors import SensorError, SensorPermissionError, SensorUnavailableError
+from wattprint.errors import (
+    GpuLostError,
+    SensorError,
+    SensorPermissionError,
+)
 from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
 from wattprint.sensors.gpu.select import ENV_VISIBLE, Pick, gpu_share, holds_device
 
@@ -59,10 +63,6 @@ NAMESPACE_NOTE = (
 COUNT_NOTE = "GPU shared with other processes: split by process count (no per-process utilisation)"
 FI_POWER_INSTANT, SCOPE_GPU = 186, 0
 _VALUE_FIELDS = ("dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal")
-
-
-class GpuLostError(SensorUnavailableError):
-    """The GPU fell off the bus (NVML_ERROR_GPU_IS_LOST); it stays a gap for the rest of the run."""
 
 
 class NvmlSession:
