@@ -1,4 +1,4 @@
-"""The NVIDIA sensor against tests/fakes_nvml.py (NVML at the pynvml call boundary)."""
+"""NVIDIA discovery and the NVIDIA sensor against tests/fakes_nvml.py (a stand-in pynvml)."""
 
 from __future__ import annotations
 
@@ -33,12 +33,13 @@ from wattprint.errors import (
 )
 from wattprint.sensors.base import Component, Provenance, Usage
 from wattprint.sensors.gpu.nvidia import (
+    COUNT_NOTE,
+    MODULE_NOTE,
     NOT_INSTALLED,
     NvidiaSensor,
     detect_update_period_s,
     discover_nvidia,
 )
-from wattprint.sensors.gpu.nvidia_sensor import COUNT_NOTE, MODULE_NOTE
 
 
 def uuid(n: int) -> str:
@@ -474,7 +475,7 @@ def test_import_wattprint_does_not_import_pynvml(tmp_path: Path) -> None:
         """
         import sys
         import wattprint
-        import wattprint.sensors.gpu.nvidia, wattprint.sensors.gpu.nvidia_sensor
+        import wattprint.sensors.gpu.nvidia, wattprint.sensors.gpu.nvml_api
         wattprint.Tracker(scope="machine", db=False)
         assert "pynvml" not in sys.modules, "pynvml imported"
         """
@@ -488,26 +489,6 @@ def test_import_wattprint_does_not_import_pynvml(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "pynvml imported" not in done.stderr
-
-
-def test_fake_copies_pynvml_names_and_codes() -> None:
-    """Where nvidia-ml-py is installed, the fake's constants and error classes are its own."""
-    pynvml = pytest.importorskip("pynvml")
-    from tests import fakes_nvml
-
-    for name in dir(fakes_nvml):
-        if name.startswith("NVML_ERROR_") or name == "NVML_SUCCESS":
-            assert getattr(pynvml, name) == getattr(fakes_nvml, name), name
-        if name.startswith("NVMLError_"):
-            real = getattr(pynvml, name)
-            assert issubclass(real, pynvml.NVMLError)
-            code = getattr(fakes_nvml, name)(0).value
-            assert type(pynvml.NVMLError(code)) is real and str(real(code)) == str(
-                getattr(fakes_nvml, name)(0)
-            )
-    for name in ("NVML_FI_DEV_POWER_INSTANT", "NVML_FI_DEV_POWER_AVERAGE",
-                 "NVML_POWER_SCOPE_GPU", "NVML_POWER_SCOPE_MODULE"):  # fmt: skip
-        assert getattr(pynvml, name) == getattr(FakeNvml, name), name
 
 
 def test_without_nvidia_ml_py_the_reason_says_how_to_install(

@@ -1,8 +1,24 @@
 """All accelerators: NVIDIA (NVML), AMD (amdsmi), Apple Silicon (powermetrics).
 
-A vendor's module (and its binding) is imported only when its driver is present, so
-``import wattprint``, ``start()`` and ``wattprint devices`` on a machine without that vendor's
-GPU pay nothing; what is missing is reported with the reason and the fix.
+:func:`discover_gpus` asks every vendor. A vendor's module (and its binding) is imported only
+when its driver is present, so ``import wattprint``, ``start()`` and ``wattprint devices`` on a
+machine without that vendor's GPU pay nothing; what is missing is reported with the reason and
+the fix.
+
+Which file is which (each mirrored by ``tests/sensors/gpu/test_<file>.py``):
+
+========  ==================================  ========================================
+vendor    discovery and sensor                binding boundary: session, typed errors
+========  ==================================  ========================================
+NVIDIA    ``nvidia.py``: NvidiaSensor         ``nvml_api.py``: ``pynvml``
+AMD       ``amd.py``: AmdGpuSensor            ``amdsmi_api.py``: ``amdsmi``
+Apple     ``apple.py``: PowermetricsSensor    none (runs ``powermetrics`` itself)
+========  ==================================  ========================================
+
+Shared by NVIDIA and AMD: ``visible.py``, which GPUs a job sees (``CUDA_VISIBLE_DEVICES`` and
+``gpu_ids``; ``ROCR_``/``HIP_VISIBLE_DEVICES``), and ``share.py``, a job's share of a GPU
+(``gpu_share``; ``holds_device`` for ``/dev/nvidiaN`` and ``/dev/dri/renderDN``). This file
+routes: :func:`discover_gpus`.
 """
 
 from __future__ import annotations

@@ -12,13 +12,14 @@ trapezoid rule instead (provenance "integrated") and says why. Power keys: ``soc
 (newest), ``current_socket_power`` (MI300+), ``average_socket_power`` (MI200 and older, Navi),
 in W, ``"N/A"`` when unsupported.
 
-Visibility (ROCm "GPU isolation techniques" page; pytorch ``torch.cuda._parse_visible_devices``;
-gpuopen "AMD lab notes: affinity part 2"): ``ROCR_VISIBLE_DEVICES`` (indices or UUIDs) filters
-first; ``HIP_VISIBLE_DEVICES`` (or ``CUDA_VISIBLE_DEVICES``, HIP's alias, when it is unset) then
-indexes into what remains, renumbered from 0. ROCr's index order is HIP's default order: the
-``hip_id`` of ``amdsmi_get_gpu_enumeration_info`` (ROCm >= 6.4) when every GPU has one, else
-amdsmi's handle order. A UUID matches amdsmi's device UUID, the HIP UUID or the ASIC serial
-(KFD's unique_id, which rocminfo prints as ``GPU-<hex>``).
+Visibility: ``ROCR_VISIBLE_DEVICES``, then ``HIP_VISIBLE_DEVICES`` (or ``CUDA_VISIBLE_DEVICES``),
+by the rules in ``visible.py``. ROCr's index order is HIP's default order: the ``hip_id`` of
+``amdsmi_get_gpu_enumeration_info`` (ROCm >= 6.4) when every GPU has one, else amdsmi's handle
+order. A UUID matches amdsmi's device UUID, the HIP UUID or the ASIC serial (KFD's unique_id,
+which rocminfo prints as ``GPU-<hex>``).
+
+Attribution (``scope="process"``): the rules of ``share.py``, shared with NVIDIA, weighted by
+each process's GFX engine time; in a container, by the render node ``/dev/dri/renderD<N>``.
 
 Importing this module never imports ``amdsmi``; :func:`discover_amd` does, lazily.
 """
@@ -28,9 +29,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,8 @@ from typing import Any
 from wattprint.errors import SensorError
 from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
 from wattprint.sensors.counters import counter_delta
-from wattprint.sensors.gpu.amd_smi import (
-    Session,
+from wattprint.sensors.gpu.amdsmi_api import (
+    AmdSmiSession,
     call,
     import_amdsmi,
     number,
@@ -48,9 +48,9 @@ from wattprint.sensors.gpu.amd_smi import (
     read_power_w,
     read_processes,
 )
-from wattprint.sensors.gpu.select import gpu_share
+from wattprint.sensors.gpu.share import AMD_RENDER_NODE, gpu_share, holds_device, other_namespace
+from wattprint.sensors.gpu.visible import norm_id, rocm_visible_devices
 
-ENV_ROCR, ENV_HIP, ENV_CUDA = "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"
 SELF_CHECK_S = 0.5  # Zeus waits 0.5 s too; average_socket_power is a ~1 s average
 SELF_CHECK_FACTOR = 3.0  # wide: the window is short and the power reading may lag
 MIN_CHECK_W = 5.0  # below this the power reading cannot judge the counter (idle MI250 die)
@@ -80,44 +80,6 @@ class AmdGpu:
     notes: list[str] = field(default_factory=list)
 
 
-def _norm_id(raw: object) -> str:
-    text = str(raw).strip().lower()
-    for prefix in ("gpu-", "0x"):
-        text = text.removeprefix(prefix)
-    return text.replace("-", "")
-
-
-def select_visible(
-    gpus: Sequence[AmdGpu], environ: Mapping[str, str]
-) -> tuple[list[AmdGpu], list[str]]:
-    """The GPUs the job can see, in its order, and why any listed entry was not used."""
-    reasons: list[str] = []
-
-    def pick(var: str, pool: Sequence[AmdGpu]) -> list[AmdGpu]:
-        raw = environ.get(var)
-        if raw is None:
-            return list(pool)
-        chosen: list[AmdGpu] = []
-        for token in (t.strip() for t in raw.split(",")):
-            if not token:
-                continue
-            if token.isdigit():
-                found = pool[int(token)] if int(token) < len(pool) else None
-            else:
-                found = next((g for g in pool if _norm_id(token) in g.ids), None)
-            if found is None:
-                reasons.append(f"{var}={raw!r}: {token!r} names no GPU that amdsmi lists here")
-            elif found not in chosen:
-                chosen.append(found)
-        if not chosen and not raw.strip():
-            reasons.append(f"{var} is set but empty: no AMD GPU is visible to this job")
-        return chosen
-
-    after_rocr = pick(ENV_ROCR, sorted(gpus, key=lambda g: g.physical))
-    hip_var = ENV_HIP if ENV_HIP in environ else ENV_CUDA
-    return pick(hip_var, after_rocr), reasons
-
-
 def _gpus(smi: Any) -> list[AmdGpu]:
     gpus = []
     enum_info = hasattr(smi, "amdsmi_get_gpu_enumeration_info")  # ROCm >= 6.4
@@ -126,13 +88,13 @@ def _gpus(smi: Any) -> list[AmdGpu]:
         gpu = AmdGpu(handle, i, frozenset())
         ids: set[str] = set()
         with contextlib.suppress(*bad):
-            ids.add(_norm_id(call(smi, "amdsmi_get_gpu_device_uuid", handle)))
+            ids.add(norm_id(call(smi, "amdsmi_get_gpu_device_uuid", handle)))
         with contextlib.suppress(*bad):
-            ids.add(_norm_id(call(smi, "amdsmi_get_gpu_asic_info", handle)["asic_serial"]))
+            ids.add(norm_id(call(smi, "amdsmi_get_gpu_asic_info", handle)["asic_serial"]))
         if enum_info:
             with contextlib.suppress(*bad):
                 info = call(smi, "amdsmi_get_gpu_enumeration_info", handle)
-                ids.add(_norm_id(info["hip_uuid"]))
+                ids.add(norm_id(info["hip_uuid"]))
                 gpu.hip_id, gpu.render = int(info["hip_id"]), int(info["drm_render"])
         gpu.ids = frozenset(ids - {"", "n/a"})
         gpus.append(gpu)
@@ -140,17 +102,6 @@ def _gpus(smi: Any) -> list[AmdGpu]:
         for gpu in gpus:
             gpu.physical = gpu.hip_id or 0
     return gpus
-
-
-def holds_render_node(proc_dir: Path, pids: Collection[int], minor: int | None) -> bool:
-    """Whether a process in ``pids`` has ``/dev/dri/renderD<minor>`` (any when None) open."""
-    wanted = re.compile("/dev/dri/renderD" + (str(minor) if minor is not None else r"\d+") + "$")
-    for pid in pids:
-        fd_dir = proc_dir / str(pid) / "fd"
-        with contextlib.suppress(OSError):
-            if any(wanted.match(os.readlink(fd_dir / fd)) for fd in os.listdir(fd_dir)):
-                return True
-    return False
 
 
 def _describe(smi: Any, gpu: AmdGpu) -> None:
@@ -233,7 +184,7 @@ class AmdGpuSensor(Sensor):
 
     def __init__(
         self,
-        session: Session,
+        session: AmdSmiSession,
         gpu: AmdGpu,
         mode: str,
         power_key: str | None,
@@ -300,7 +251,7 @@ class AmdGpuSensor(Sensor):
         return Step(max(0.0, (last_value + value) / 2 * dt_s), since_s=since_s)
 
     def attribute(self, prev: Usage, cur: Usage) -> float | None:
-        """The tree's share by the rules of :func:`~wattprint.sensors.gpu.select.gpu_share`
+        """The tree's share by the rules of :func:`~wattprint.sensors.gpu.share.gpu_share`
         (shared with NVIDIA), weighted by each process's GFX engine time in the interval.
         amdsmi lists host pids; in a container they do not match the tree's."""
         if not self._procs_ok:
@@ -318,8 +269,10 @@ class AmdGpuSensor(Sensor):
             gfx,
             pids,
             sm_util=busy,
-            foreign=lambda: not any((self._proc_dir / str(pid)).exists() for pid in gfx),
-            holds_device=lambda: holds_render_node(self._proc_dir, pids, self.gpu.render),
+            foreign=lambda: other_namespace(self._proc_dir, gfx),
+            holds_device=lambda: holds_device(
+                self._proc_dir, pids, AMD_RENDER_NODE, self.gpu.render
+            ),
         )
         return share
 
@@ -353,10 +306,10 @@ def discover_amd(
         call(smi, "amdsmi_init")
     except SensorError as exc:
         return [], [f"{exc} (is the amdgpu driver loaded?)"]
-    session = Session(smi)
+    session = AmdSmiSession(smi)
     sensors: list[Sensor] = []
     try:
-        visible, reasons = select_visible(_gpus(smi), env)
+        visible, reasons = rocm_visible_devices(_gpus(smi), env)
         for index, gpu in enumerate(visible):
             gpu.index = index
             _describe(smi, gpu)

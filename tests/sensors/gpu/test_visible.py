@@ -1,21 +1,21 @@
-"""CUDA_VISIBLE_DEVICES as CUDA reads it, gpu_ids, and a job's share of a GPU (pure functions)."""
+"""Which GPUs a job sees: CUDA_VISIBLE_DEVICES as CUDA reads it and gpu_ids (NVIDIA);
+ROCR_VISIBLE_DEVICES then HIP_VISIBLE_DEVICES (AMD). Pure functions, no hardware."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from wattprint.errors import ConfigError
-from wattprint.sensors.gpu.select import (
+from wattprint.sensors.gpu.visible import (
     GpuId,
     apply_gpu_ids,
     by_gpu,
-    gpu_share,
-    holds_device,
+    norm_id,
+    rocm_visible_devices,
     visible_devices,
 )
 
@@ -158,45 +158,61 @@ def test_gpu_ids_indices_pick_from_the_visible_list(gpus: list[GpuId], data: st.
     assert picked == [order[w] for w in wanted]
 
 
-# -- a job's share of a GPU -----------------------------------------------------------------
-def test_share_own_other_shared_and_idle() -> None:
-    assert gpu_share([], [10]) == (0.0, "no process on the GPU")
-    assert gpu_share([10, 11], [10, 11, 12]) == (1.0, "only this job's processes")
-    assert gpu_share([99], [10]) == (0.0, "other processes only")
-    assert gpu_share([10, 99], [10], sm_util={10: 60, 99: 20}) == (0.75, "SM utilisation")
-    assert gpu_share([10, 11, 99], [10, 11]) == (pytest.approx(2 / 3), "process count")
-    assert gpu_share([10, 99], [10], sm_util={10: 0, 99: 0}) == (0.5, "process count")
+# -- AMD: ROCR_VISIBLE_DEVICES, then HIP_VISIBLE_DEVICES (end to end in test_amd.py) ----------
+@dataclass(frozen=True)
+class Listed:
+    physical: int
+    ids: frozenset[str]
 
 
-def test_share_in_another_pid_namespace() -> None:
-    yes, no = (lambda: True), (lambda: False)
-    share, how = gpu_share([4242], [7], foreign=yes, holds_device=yes)
-    assert share == 1.0 and how.startswith("PID namespace")
-    assert gpu_share([4242], [7], foreign=yes, holds_device=no)[0] == 0.0  # a CPU-only job
-    assert gpu_share([4242], [7], foreign=no, holds_device=yes)[0] == 0.0  # visible: not ours
-    assert gpu_share([4242, 4243], [7], foreign=yes, holds_device=yes)[0] is None  # unknown
+AMD = [
+    Listed(i, frozenset({norm_id(f"GPU-{i}aff74a1-0000"), norm_id(f"0xC0FFEE{i}")}))
+    for i in range(4)
+]
+
+
+def physical(environ: dict[str, str]) -> list[int]:
+    return [g.physical for g in rocm_visible_devices(AMD, environ)[0]]
+
+
+def test_norm_id_ignores_case_prefixes_and_dashes() -> None:
+    assert norm_id(" GPU-3AFF74A1-0000 ") == norm_id("3aff74a10000") == "3aff74a10000"
+    assert norm_id("0xC0FFEE2") == norm_id("GPU-c0ffee2") == "c0ffee2"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, [0, 1, 2, 3]),
+        ({"CUDA_VISIBLE_DEVICES": "3"}, [3]),  # HIP's alias
+        ({"HIP_VISIBLE_DEVICES": "1", "CUDA_VISIBLE_DEVICES": "3"}, [1]),  # HIP wins
+        ({"ROCR_VISIBLE_DEVICES": "GPU-C0FFEE2,0"}, [2, 0]),  # UUIDs, any id form
+        ({"ROCR_VISIBLE_DEVICES": "3,1", "HIP_VISIBLE_DEVICES": "1,0"}, [1, 3]),
+        ({"ROCR_VISIBLE_DEVICES": "0,7,1"}, [0, 1]),  # unlike CUDA: skipped, not the end
+        ({"HIP_VISIBLE_DEVICES": "2,2"}, [2]),  # unlike CUDA: a repeat counts once
+    ],
+)
+def test_rocm_visible_devices(environ: dict[str, str], expected: list[int]) -> None:
+    assert physical(environ) == expected
+
+
+def test_rocm_entries_that_name_nothing_are_reported() -> None:
+    _, reasons = rocm_visible_devices(AMD, {"ROCR_VISIBLE_DEVICES": "0,7"})
+    assert reasons == ["ROCR_VISIBLE_DEVICES='0,7': '7' names no GPU that amdsmi lists here"]
+    chosen, reasons = rocm_visible_devices(AMD, {"HIP_VISIBLE_DEVICES": " "})
+    assert chosen == [] and "set but empty" in reasons[0]
 
 
 @given(
-    st.sets(st.integers(1, 50), max_size=6),
-    st.sets(st.integers(1, 50), max_size=6),
-    st.dictionaries(st.integers(1, 50), st.integers(0, 100), max_size=6),
+    rocr=st.lists(st.integers(0, 7), min_size=1, max_size=8, unique=True),
+    hip=st.lists(st.integers(0, 7), min_size=1, max_size=8, unique=True),
 )
-def test_share_is_a_fraction(on: set[int], tree: set[int], util: dict[int, int]) -> None:
-    share, _ = gpu_share(on, tree, sm_util=util)
-    assert share is not None and 0.0 <= share <= 1.0
-    if not on & tree:
-        assert share == 0.0
-    elif on <= tree:
-        assert share == 1.0
-
-
-def test_holds_device_reads_fd_links(tmp_path: Path) -> None:
-    fd = tmp_path / "7" / "fd"
-    fd.mkdir(parents=True)
-    os.symlink("/dev/nvidiactl", fd / "3")
-    os.symlink("/dev/nvidia2", fd / "4")
-    assert holds_device(tmp_path, [7, 8], 2)
-    assert not holds_device(tmp_path, [7], 0)
-    assert holds_device(tmp_path, [7], None)
-    assert not holds_device(tmp_path, [8], None)
+def test_hip_indexes_into_what_rocr_left(rocr: list[int], hip: list[int]) -> None:
+    gpus = [Listed(i, frozenset({f"id{i}"})) for i in range(8)]
+    environ = {
+        "ROCR_VISIBLE_DEVICES": ",".join(map(str, rocr)),
+        "HIP_VISIBLE_DEVICES": ",".join(map(str, hip)),
+    }
+    chosen, reasons = rocm_visible_devices(gpus, environ)
+    assert [g.physical for g in chosen] == [rocr[h] for h in hip if h < len(rocr)]
+    assert len(reasons) == sum(h >= len(rocr) for h in hip)

@@ -1,4 +1,5 @@
-"""The ``amdsmi`` call boundary: typed one-line errors, and the readings wattprint uses.
+"""The ``amdsmi`` call boundary: the session, typed one-line errors, and the readings
+wattprint uses. ``nvml_api.py`` is its NVIDIA twin; ``amd.py`` builds on it.
 
 Key names and units from the amdsmi py-interface README (ROCm 6.0-7.x):
 - ``amdsmi_get_energy_count(h)``: ``energy_accumulator`` x ``counter_resolution`` = energy in
@@ -10,6 +11,11 @@ Key names and units from the amdsmi py-interface README (ROCm 6.0-7.x):
   before ROCm 6.1 a list of process handles for ``amdsmi_get_gpu_process_info(h, p)``;
 - errors are ``AmdSmiException``s; library ones carry ``err_code`` (``amdsmi_status_t``) and
   ``err_info``; parameter ones have multi-line messages.
+
+Typed errors (:func:`call`): NO_PERM -> SensorPermissionError; NOT_SUPPORTED, NOT_FOUND,
+DRIVER_NOT_LOADED... -> SensorUnavailableError; anything else -> SensorError.
+
+Importing this module never imports ``amdsmi``; :func:`import_amdsmi` does.
 """
 
 from __future__ import annotations
@@ -105,7 +111,7 @@ def read_processes(smi: Any, handle: Any) -> tuple[dict[int, int], dict[int, int
 
 
 @dataclass
-class Session:
+class AmdSmiSession:
     """One amdsmi_init shared by the sensors of one discovery; shut down with the last."""
 
     smi: Any

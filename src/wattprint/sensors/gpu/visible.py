@@ -1,9 +1,10 @@
-"""Which GPUs a job uses, and its share of each.
+"""Which GPUs a job sees: ``CUDA_VISIBLE_DEVICES`` (NVIDIA) and ``ROCR_``/``HIP_VISIBLE_DEVICES``
+(AMD), read the way each runtime reads them; pure functions over an inventory of devices, so
+every form is tested without hardware.
 
-Selection: ``CUDA_VISIBLE_DEVICES`` read the way CUDA reads it, then ``gpu_ids``; pure
-functions over an inventory of NVML devices, so every form is tested without hardware. The
-rules copy CUDA's (CUDA C Programming Guide, "CUDA Environment Variables"; the MPS guide,
-"CUDA_VISIBLE_DEVICES") as PyTorch re-implements them (``torch.cuda._parse_visible_devices``,
+NVIDIA (:func:`visible_devices`, then :func:`apply_gpu_ids`). The rules copy CUDA's (CUDA C
+Programming Guide, "CUDA Environment Variables"; the MPS guide, "CUDA_VISIBLE_DEVICES") as
+PyTorch re-implements them (``torch.cuda._parse_visible_devices``,
 ``_transform_uuid_to_ordinals``, ``_device_count_nvml``):
 
 - unset: every device; set but empty: none;
@@ -19,29 +20,28 @@ Indices follow CUDA's order, NVML's follow the PCI bus: they agree when ``CUDA_D
 ``PCI_BUS_ID`` or all GPUs are the same model (CUDA's default "fastest first" then falls back to
 bus order), which the caller checks.
 
-Share (``scope="process"``): :func:`gpu_share` splits a GPU between the tracked tree and the
-other processes the driver lists on it, by SM utilisation when known, else by process count.
-In a container the driver lists *host* pids, which never match the tree's (``/proc`` shows
-the container's PID namespace). When none of the GPU's pids exists in our ``/proc``, the GPU
-has exactly one process and the tree holds the GPU's ``/dev/nvidiaN`` open, that process is
-taken to be the tree's (1.0); with several, the share is unknown (None, so a gap) rather than
-guessed; a tree without the device open gets 0.0, so a CPU-only job beside a GPU job in
-another container is not billed for the GPU.
+AMD (:func:`rocm_visible_devices`; ROCm "GPU isolation techniques" page; pytorch
+``torch.cuda._parse_visible_devices``; gpuopen "AMD lab notes: affinity part 2"):
+``ROCR_VISIBLE_DEVICES`` (indices or UUIDs) filters first; ``HIP_VISIBLE_DEVICES`` (or
+``CUDA_VISIBLE_DEVICES``, HIP's alias, when it is unset) then indexes into what remains,
+renumbered from 0. An entry that names no GPU is skipped and reported; a repeated one counts
+once. The two vendors' rules stay apart because they differ: CUDA's list ends at the first
+invalid entry, and a repeat empties it.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import Protocol, TypeVar
 
 from wattprint.errors import ConfigError
 
 ENV_VISIBLE = "CUDA_VISIBLE_DEVICES"
+ENV_ROCR, ENV_HIP = "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES"
 
 
+# -- NVIDIA: CUDA_VISIBLE_DEVICES, then gpu_ids ---------------------------------------------
 @dataclass(frozen=True)
 class GpuId:
     """One physical GPU as NVML enumerates it."""
@@ -187,50 +187,54 @@ def by_gpu(picks: Sequence[Pick]) -> list[Pick]:
     return list(merged.values())
 
 
-def gpu_share(
-    on_gpu: Collection[int],
-    tree: Collection[int],
-    *,
-    sm_util: Mapping[int, int] | None = None,
-    foreign: Callable[[], bool] = lambda: False,
-    holds_device: Callable[[], bool] = lambda: False,
-) -> tuple[float | None, str]:
-    """The tree's share (None: unknown) of one GPU over an interval, and how it was split.
+# -- AMD: ROCR_VISIBLE_DEVICES, then HIP_VISIBLE_DEVICES ------------------------------------
+class RocmGpu(Protocol):
+    """What the ROCm rules need of a GPU: its ROCr index and its normalised ids."""
 
-    ``on_gpu``: the pids the driver lists on the GPU; ``sm_util``: SM utilisation per pid in
-    the interval; ``foreign()``: none of ``on_gpu`` exists in this PID namespace;
-    ``holds_device()``: the tree has the GPU's device file open.
-    """
-    on, ours = set(on_gpu), set(on_gpu).intersection(tree)
-    if not on:
-        return 0.0, "no process on the GPU"
-    if ours == on:
-        return 1.0, "only this job's processes"
-    if not ours:
-        if not foreign() or not holds_device():
-            return 0.0, "other processes only"
-        if len(on) == 1:
-            return 1.0, "PID namespace: the GPU's only process, with the device open here"
-        return None, "unknown: several processes of another PID namespace"
-    total = sum(sm_util.values()) if sm_util else 0
-    if sm_util and total > 0:
-        return sum(u for pid, u in sm_util.items() if pid in ours) / total, "SM utilisation"
-    return len(ours) / len(on), "process count"
+    @property
+    def physical(self) -> int: ...  # index in ROCr/HIP default order
+
+    @property
+    def ids(self) -> frozenset[str]: ...  # UUID forms, normalised by norm_id
 
 
-def holds_device(proc_dir: Path, pids: Collection[int], minor: int | None) -> bool:
-    """Whether a process in ``pids`` has ``/dev/nvidia<minor>`` (any GPU's when None) open."""
-    wanted = re.compile("/dev/nvidia" + (str(minor) if minor is not None else r"\d+") + "$")
-    for pid in pids:
-        fd_dir = proc_dir / str(pid) / "fd"
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if wanted.match(os.readlink(fd_dir / fd)):
-                    return True
-            except OSError:
+G = TypeVar("G", bound=RocmGpu)
+
+
+def norm_id(raw: object) -> str:
+    """An AMD GPU id as compared: lower case, without ``GPU-``/``0x`` and dashes."""
+    text = str(raw).strip().lower()
+    for prefix in ("gpu-", "0x"):
+        text = text.removeprefix(prefix)
+    return text.replace("-", "")
+
+
+def rocm_visible_devices(
+    gpus: Sequence[G], environ: Mapping[str, str]
+) -> tuple[list[G], list[str]]:
+    """The GPUs the job can see, in its order, and why any listed entry was not used."""
+    reasons: list[str] = []
+
+    def pick(var: str, pool: Sequence[G]) -> list[G]:
+        raw = environ.get(var)
+        if raw is None:
+            return list(pool)
+        chosen: list[G] = []
+        for token in (t.strip() for t in raw.split(",")):
+            if not token:
                 continue
-    return False
+            if token.isdigit():
+                found = pool[int(token)] if int(token) < len(pool) else None
+            else:
+                found = next((g for g in pool if norm_id(token) in g.ids), None)
+            if found is None:
+                reasons.append(f"{var}={raw!r}: {token!r} names no GPU that amdsmi lists here")
+            elif found not in chosen:
+                chosen.append(found)
+        if not chosen and not raw.strip():
+            reasons.append(f"{var} is set but empty: no AMD GPU is visible to this job")
+        return chosen
+
+    after_rocr = pick(ENV_ROCR, sorted(gpus, key=lambda g: g.physical))
+    hip_var = ENV_HIP if ENV_HIP in environ else ENV_VISIBLE
+    return pick(hip_var, after_rocr), reasons

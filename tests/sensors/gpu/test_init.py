@@ -1,4 +1,4 @@
-"""Routing of GPU discovery over vendors (each vendor's sensor has its own tests)."""
+"""sensors/gpu/__init__.py: discovery routed over the vendors (each vendor has its own tests)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,22 @@ from wattprint.errors import ConfigError
 from wattprint.sensors import gpu
 from wattprint.sensors.base import Sensor
 
+VENDOR_MODULES = [
+    f"wattprint.sensors.gpu.{name}"
+    for name in ("nvidia", "nvml_api", "amd", "amdsmi_api", "apple", "visible", "share")
+]
+
 
 def test_no_driver_means_no_import_and_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gpu, "_linux_driver", lambda *paths: False)
     monkeypatch.setattr(sys, "platform", "linux")
-    for name in ("wattprint.sensors.gpu.nvidia", "wattprint.sensors.gpu.amd"):
+    for name in VENDOR_MODULES:
         monkeypatch.delitem(sys.modules, name, raising=False)
     sensors, reasons = gpu.discover_gpus()
     assert sensors == []
     assert [r.split(":")[0] for r in reasons] == ["NVIDIA", "AMD", "Apple"]
-    assert "wattprint.sensors.gpu.nvidia" not in sys.modules  # nothing imported without a driver
+    imported = [name for name in VENDOR_MODULES if name in sys.modules]
+    assert imported == []  # nothing imported without a driver
 
 
 def test_one_vendors_failure_does_not_hide_another(monkeypatch: pytest.MonkeyPatch) -> None:
