@@ -269,8 +269,8 @@ def test_no_zone_means_no_co2_not_a_guess(tmp_path: Path, clock: FakeClock) -> N
 
 def test_zone_from_env_and_world(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATTPRINT_ZONE", "de")
-    assert wattprint.Tracker()._intensity.zone == "DE"  # type: ignore[union-attr]
-    assert wattprint.Tracker(zone="World")._intensity.zone == "WORLD"  # type: ignore[union-attr]
+    assert wattprint.Tracker().carbon.intensity.zone == "DE"  # type: ignore[union-attr]
+    assert wattprint.Tracker(zone="World").carbon.intensity.zone == "WORLD"  # type: ignore[union-attr]
 
 
 def test_decorator_propagates_and_records(tmp_path: Path) -> None:
@@ -475,7 +475,7 @@ def test_ticks_racing_stop_leave_no_open_files(tmp_path: Path) -> None:
 
 def test_pue_keywords() -> None:
     from wattprint.carbon.cloud import region_pue
-    from wattprint.tracker import DATACENTER_PUE
+    from wattprint.settings import DATACENTER_PUE
 
     assert wattprint.Tracker(pue="datacenter", db=False).pue == DATACENTER_PUE
     published = region_pue("gcp:europe-north1")

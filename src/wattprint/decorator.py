@@ -43,7 +43,7 @@ def track(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
             if tracker is None:
                 return
             if exc is not None:
-                tracker._error = f"{type(exc).__name__}: {exc}"
+                tracker.fail(f"{type(exc).__name__}: {exc}")
             try:
                 wrapper.last_run = tracker.stop()  # type: ignore[attr-defined]
             except Exception as stop_exc:  # noqa: BLE001 - the function's outcome comes first

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from wattprint.records.run import Window
 from wattprint.sensors.base import Sensor
+from wattprint.warn import Warn
 
 #: A GPU busier than this on average is not worth a hint.
 IDLE_GPU_PCT = 10.0
-
-Warn = Callable[[str, str], None]  # (key, message): shown once per key
-
-
-def sensor_details(sensor: Sensor) -> dict[str, Any]:
-    """The sensor's details for the record, with its mean utilisation when it tracks one."""
-    details = dict(sensor.info.details)
-    utilization = getattr(sensor, "mean_utilization_pct", None)
-    if isinstance(utilization, float):
-        details["mean_utilization_pct"] = round(utilization, 1)
-    return details
 
 
 def hint_idle_gpus(sensors: Sequence[Sensor], warn: Warn) -> None:

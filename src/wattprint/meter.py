@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from wattprint.errors import SensorError
 from wattprint.sensors.base import Component, Sensor, Step, Usage
 from wattprint.sensors.usage import UsageProbe
+from wattprint.warn import Warn
 
 SCOPES = ("process", "machine")
 
@@ -131,9 +132,6 @@ def _component_of(sensor: Sensor) -> Component:
     return component if isinstance(component, Component) else sensor.info.component
 
 
-Warn = Callable[[str, str], None]  # (key, message): the caller shows each key once
-
-
 class Meter:
     """Thread-safe: the sampler thread and the caller's window edges both call :meth:`read`."""
 
@@ -166,6 +164,7 @@ class Meter:
         self.gaps: list[Gap] = []
         self.reads = 0  # readings taken (the timeline keeps a thinned subset)
         self.last: Snapshot | None = None  # the latest reading (for live displays)
+        self.previous: Snapshot | None = None  # the one before it (power over the last interval)
         self._closed = False
         self._checked: set[int] = set()
         self._process_scope = scope == "process"
@@ -218,6 +217,7 @@ class Meter:
             if full:
                 self._prev_full = cur
             self.reads += 1
+            self.previous = self.last
             snap = self.last = Snapshot(cur.t_s, tuple(self._total_j))
             self.timeline.add(snap)
             return snap

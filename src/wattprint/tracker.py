@@ -1,114 +1,58 @@
-"""Public measurement API: :class:`Tracker`, the :func:`track` decorator and named windows."""
+"""Public measurement API: :class:`Tracker` and named windows.
+
+The Tracker owns a run's lifecycle — start, windows, the background sampler, stop — and
+delegates everything else: settings to :mod:`wattprint.settings`, sensors to
+:mod:`wattprint.sensors.discovery`, readings to :class:`~wattprint.meter.Meter`, records to
+:mod:`wattprint.records.build`, the store to :mod:`wattprint.records.recorder`, and carbon
+(zone, PUE, bins, cost, marginal, embodied) to :mod:`wattprint.carbon.finalize`.
+
+Importing this module loads only the standard library's basics and the settings table: the
+sensors, the meter, records and carbon are imported when a Tracker first starts.
+"""
 
 from __future__ import annotations
 
 import atexit
-import math
 import os
 import sys
 import threading
-import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
 
-from wattprint.carbon import intensity as carbon
-from wattprint.carbon.run_carbon import (
-    account_marginal,
-    account_run,
-    marginal_from_env,
-    provider_from_env,
-    tariff_from,
-)
-from wattprint.errors import ConfigError, TrackerStateError, WattprintError, WattprintWarning
-from wattprint.hints import hint_idle_gpus, hint_short_window, sensor_details
-from wattprint.meter import SCOPES, Meter, Snapshot
-from wattprint.records.context import git_commit, loaded_packages, python_version, user_name
-from wattprint.records.jsonfile import check_json_path, write_json
-from wattprint.records.recorder import Recorder, store_path, timeline_data
-from wattprint.records.run import (
-    J_PER_KWH,
-    ComponentEnergy,
-    Run,
-    TimelineData,
-    Window,
-    combined_uncertainty_pct,
-)
-from wattprint.sampler import shared_sampler
-from wattprint.sensors.base import Sensor
-from wattprint.sensors.discovery import HardwareOptions, check_tdp_w, discover, env_tdp_w
-from wattprint.sensors.usage import UsageProbe
-from wattprint.sync import SYNC_MODES, synchronize
+from wattprint.errors import ConfigError, TrackerStateError, WattprintWarning
+from wattprint.settings import resolve
 
-#: Faster sampling would cost more than it tells: counters are read at every window edge anyway.
-MIN_INTERVAL_S = 0.01
-MAX_INTERVAL_S = 3600.0
-MAX_CHECKPOINT_S = 60.0
-#: Uptime Institute Global Data Center Survey 2023: average annual PUE of the data centres
-#: surveyed (1.58). For a generic data centre when the operator publishes nothing better.
-DATACENTER_PUE = 1.58
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import datetime
+
+    from wattprint.carbon.finalize import CarbonPlan
+    from wattprint.meter import Meter, Snapshot
+    from wattprint.records.build import RunIdentity
+    from wattprint.records.recorder import Checkpointer, Recorder
+    from wattprint.records.run import LiveView, Run, Window
+    from wattprint.sensors.base import Sensor
+    from wattprint.sensors.discovery import HardwareOptions
+    from wattprint.settings import Settings
+
+__all__ = ["LiveView", "Tracker"]
 
 
-def _region_pue(zone: str | None) -> float:
-    """pue='cloud': the cloud region's published PUE, or a one-line error saying why not."""
-    if zone is None or ":" not in zone:
-        raise ConfigError(
-            "pue='cloud' needs a cloud region as the zone, e.g. "
-            "zone='gcp:europe-west4'; or give a number"
-        )
-    from wattprint.carbon.cloud import region_pue
+def __getattr__(name: str) -> object:  # LiveView lives with the records; loaded on first use
+    if name == "LiveView":
+        from wattprint.records.run import LiveView
 
-    value = region_pue(zone)
-    if value is None:
-        raise ConfigError(
-            f"no published PUE for {zone} in the bundled table; give a number, "
-            f"or pue='datacenter' ({DATACENTER_PUE:g})"
-        )
-    return value
+        return LiveView
+    raise AttributeError(f"module 'wattprint.tracker' has no attribute {name!r}")
 
 
-@dataclass(frozen=True)
 class _Edge:
-    snap: Snapshot
-    wall: datetime
+    """A window's (or the run's) first reading and its wall-clock time."""
 
+    __slots__ = ("snap", "wall")
 
-def _iso(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _hostname() -> str:
-    try:
-        return os.uname().nodename
-    except AttributeError:  # Windows
-        import socket
-
-        return socket.gethostname()
-
-
-def _new_run_id() -> str:
-    import uuid  # deferred: only stop() needs it
-
-    return uuid.uuid4().hex
-
-
-def _version() -> str:
-    from wattprint import __version__
-
-    return __version__
-
-
-def _check_number(name: str, value: object, *, minimum: float, inclusive: bool, hint: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number, got {value!r}; {hint}")
-    v = float(value)
-    ok = math.isfinite(v) and (v >= minimum if inclusive else v > minimum)
-    if not ok:
-        raise ConfigError(f"{name}={value!r} is out of range; {hint}")
-    return v
+    def __init__(self, snap: Snapshot, wall: datetime) -> None:
+        self.snap, self.wall = snap, wall
 
 
 class Tracker:
@@ -118,184 +62,94 @@ class Tracker:
     ...     train()
     >>> t.run.energy_kwh, t.run.co2_kg
 
+    ``settings``: already resolved :class:`~wattprint.settings.Settings` (the CLI's), instead
+    of keywords. Keywords are the settings of :mod:`wattprint.settings` (``project``,
+    ``zone``, ``scope``, ``interval_s``, ``pue``, ``db``, ``tags``...; ``wattprint settings``
+    lists them), each falling back to its environment variable, the config file, then its
+    default. Besides:
+    ``json_path`` (write the record at stop), ``pid`` (measure that process tree instead of
+    this one), ``command`` (recorded with the run); and for tests ``hardware``, ``sensors``,
+    ``clock`` and ``background``.
+
     ``scope="process"`` (default) attributes to this process and its children their share of
-    each component's use; ``scope="machine"`` reports the whole machine (or cgroup).
-    Energy at ``stop()`` and at window edges is read from the sensors at that instant, so a
-    short window is as exact as a long run; the background sampler only keeps counters from
-    wrapping unseen and records the timeline.
+    each component's use; ``scope="machine"`` reports the whole machine (or cgroup). Energy at
+    ``stop()`` and at window edges is read from the sensors at that instant, so a short window
+    is as exact as a long run; the background sampler keeps counters from wrapping unseen,
+    records the timeline and checkpoints the record in the run store.
     """
 
     def __init__(
         self,
-        project: str = "default",
+        project: str | None = None,
         *,
-        zone: str | None = None,
-        scope: str = "process",
-        interval_s: float = 1.0,
-        pue: float | str = 1.0,
-        cpu_tdp_w: float | None = None,
-        cpu_model: str | None = None,
-        gpu_ids: Sequence[int | str] | None = None,
-        pid: int | None = None,
         json_path: str | os.PathLike[str] | None = None,
-        experiment: str | None = None,
-        tags: Sequence[str] = (),
-        db: str | os.PathLike[str] | bool | None = None,
-        checkpoint_s: float = 10.0,
+        pid: int | None = None,
         command: Sequence[str] | None = None,
-        sync: str = "auto",
-        tariff: str | None = None,
         hardware: HardwareOptions | None = None,
         sensors: Sequence[Sensor] | None = None,
         clock: Callable[[], float] | None = None,
         background: bool = True,
+        settings: Settings | None = None,
+        **options: object,
     ) -> None:
-        if not isinstance(project, str) or not project.strip():
-            raise ConfigError(f"project must be a non-empty string, got {project!r}")
-        if scope not in SCOPES:
-            raise ConfigError(
-                f"unknown scope {scope!r}; use scope='process' (this process "
-                "tree, default) or scope='machine'"
-            )
-        self.project = project
-        self.scope = scope
-        self.interval_s = _check_number(
-            "interval_s",
-            interval_s,
-            minimum=MIN_INTERVAL_S,
-            inclusive=True,
-            hint=f"give seconds between samples, {MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}, "
-            "e.g. 1.0",
-        )
-        if self.interval_s > MAX_INTERVAL_S:
-            raise ConfigError(
-                f"interval_s={interval_s!r} is out of range; give seconds between samples, "
-                f"{MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}, e.g. 1.0"
-            )
-        pue_from_region = pue == "cloud"
-        if pue == "datacenter":
-            pue = DATACENTER_PUE
-        self.pue = (
-            1.0
-            if pue_from_region
-            else _check_number(
-                "pue",
-                pue,
-                minimum=1.0,
-                inclusive=True,
-                hint="PUE is facility energy / IT energy, so >= 1.0 (1.0 = no overhead; "
-                f"'datacenter' = {DATACENTER_PUE:g}, the industry average; 'cloud' = the cloud "
-                "region's published PUE)",
-            )
-        )
-        if cpu_tdp_w is not None:
-            cpu_tdp_w = check_tdp_w(
-                _check_number(
-                    "cpu_tdp_w",
-                    cpu_tdp_w,
-                    minimum=0.0,
-                    inclusive=False,
-                    hint="give watts, e.g. 150",
-                )
-            )
-        else:
-            cpu_tdp_w = env_tdp_w()
-        hw = hardware or HardwareOptions()
-        if gpu_ids is not None and (
-            isinstance(gpu_ids, (str, int)) or not all(isinstance(g, (int, str)) for g in gpu_ids)
+        if settings is not None and (options or project is not None):
+            raise ConfigError("give either settings= (already resolved) or setting keywords")
+        s = self.settings = settings or resolve({"project": project, **options})
+        self.project, self.scope, self.zone = s.project, s.scope, s.zone
+        self.interval_s, self.checkpoint_s = s.interval_s, s.checkpoint_s
+        self.experiment, self.tags = s.experiment, s.tags
+        if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
+            raise ConfigError(f"pid={pid!r} is not a process id; give a positive int, or None")
+        if command is not None and (
+            isinstance(command, str) or not all(isinstance(c, str) for c in command)
         ):
-            raise ConfigError(
-                f"gpu_ids must be a list of GPU indices or UUIDs, e.g. [0, 1], got {gpu_ids!r}"
-            )
-        self._hardware = replace(
-            hw,
-            cpu_tdp_w=cpu_tdp_w if cpu_tdp_w is not None else hw.cpu_tdp_w,
-            cpu_model=cpu_model or hw.cpu_model,
-            gpu_ids=tuple(gpu_ids) if gpu_ids is not None else hw.gpu_ids,
-        )
-        if zone is not None and (not isinstance(zone, str) or not zone.strip()):
-            raise ConfigError(
-                "zone is empty; give a code such as 'DE' or 'US-CA', or leave it "
-                "unset (no CO2 is computed then)"
-            )
-        self._zone_how: str | None = None
-        if zone is not None:
-            self._zone_how = "argument"
-        else:
-            from wattprint.carbon.location import resolve_zone
-            from wattprint.errors import NoZoneError
-
-            try:  # env, config file, then cloud metadata / IP geolocation if enabled
-                resolution = resolve_zone(None)
-                zone, self._zone_how = resolution.zone, resolution.how
-            except NoZoneError:
-                zone = None  # energy only: CO2 needs a zone, and none is ever guessed
-        self.zone = zone
-        self._intensity = carbon.lookup(zone) if zone else None
-        if pue_from_region:
-            self.pue = _region_pue(self._intensity.zone if self._intensity else None)
-        # Cost and live intensity are opt-in: a tariff (argument or $WATTPRINT_TARIFF) and a
-        # provider ($WATTPRINT_INTENSITY_PROVIDER); both are checked now, not at stop().
-        self._tariff = tariff_from(tariff)
-        self._provider = (
-            provider_from_env() if os.environ.get("WATTPRINT_INTENSITY_PROVIDER") else None
-        )
-        self._marginal = (
-            marginal_from_env() if os.environ.get("WATTPRINT_MARGINAL_PROVIDER") else None
-        )
-        if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
-            raise ConfigError(f"tags must be a list of non-empty strings, got {tags!r}")
-        if sync not in SYNC_MODES:
-            raise ConfigError(
-                f"sync={sync!r} is unknown; use 'auto' (wait for queued torch/jax/cupy GPU work "
-                "at window edges, default) or 'off'"
-            )
-        self._sync = sync == "auto"
-        self.experiment = experiment
-        self.tags = tuple(tags)
+            raise ConfigError(f"command={command!r} must be a list of strings, e.g. ['ls', '-l']")
         self.command = tuple(command) if command is not None else None
-        self.checkpoint_s = _check_number(
-            "checkpoint_s",
-            checkpoint_s,
-            minimum=0.0,
-            inclusive=False,
-            hint="give seconds between checkpoints of the record, e.g. 10",
-        )
-        if self.checkpoint_s > MAX_CHECKPOINT_S:
-            raise ConfigError(
-                f"checkpoint_s={checkpoint_s!r} is too long: a killed run would lose that much "
-                f"energy and could be taken for a dead one; give at most {MAX_CHECKPOINT_S:g} s"
-            )
-        self._db_path, explicit = store_path(db)
-        if self._db_path is not None and explicit:
+        from wattprint.carbon.finalize import CarbonPlan
+
+        self.carbon: CarbonPlan = CarbonPlan.from_settings(s)
+        self.zone = self.carbon.zone
+        self.pue = self.carbon.pue
+        self._signing_key = s.signing_key.encode() if s.signing_key else None
+        if s.db is not None and not s.store_off:
             # An explicit store must work; the default one is a convenience that must never
             # stop the user's job (a failure there is a warning, at its first write).
             from wattprint.records.store_db import check_writable
 
-            check_writable(self._db_path)
-        self._pid_root = pid
-        self._json_path = Path(json_path) if json_path is not None else None
-        if self._json_path is not None:
+            check_writable(s.db)
+        self._json_path = None
+        if json_path is not None:
+            from pathlib import Path
+
+            from wattprint.records.jsonfile import check_json_path
+
+            if not isinstance(json_path, (str, os.PathLike)) or not os.fspath(json_path):
+                raise ConfigError(f"json_path={json_path!r} is not a file path")
+            self._json_path = Path(json_path)
             check_json_path(self._json_path)
+        self._hardware_override = hardware
+        self._pid_root = pid
         self._sensors_override = list(sensors) if sensors is not None else None
-        self._clock = clock or time.monotonic
+        self._clock = clock
         self._background = background
+        self._lock = threading.Lock()
         self._meter: Meter | None = None
         self._start: _Edge | None = None
+        self._identity: RunIdentity | None = None
+        self._ticker: Checkpointer | Meter | None = None
+        self._recorder: Recorder | None = None
+        self._stored = False
+        self._reset()
+        self.run: Run | None = None
+
+    def _reset(self) -> None:
         self._open: dict[str, _Edge] = {}
         self._windows: list[Window] = []
         self._warned: set[str] = set()
         self._messages: list[str] = []
-        self._lock = threading.Lock()
         self._owner_pid: int | None = None
         self._error: str | None = None
-        self._recorder: Recorder | None = None
-        self._stored = False
-        self._ticker: _Ticker | None = None
         self._forced_status: str | None = None
-        self._run_id = ""
-        self._context: dict[str, Any] = {}
-        self.run: Run | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> Tracker:
@@ -303,11 +157,19 @@ class Tracker:
             raise TrackerStateError(
                 "this Tracker is already running; stop() it first or create another"
             )
+        import time
+        import uuid
+        from datetime import datetime, timezone
+
+        from wattprint.meter import Meter
+        from wattprint.records import context
+        from wattprint.records.build import RunIdentity, iso_utc
+        from wattprint.sensors.discovery import discover
+        from wattprint.sensors.usage import UsageProbe
+
+        self._reset()  # a Tracker may be reused
         self._owner_pid = os.getpid()
-        self._open, self._windows, self._error = {}, [], None  # a Tracker may be reused
-        self._forced_status = None
-        self._warned, self._messages = set(), []
-        hw = self._hardware
+        hw = self._hardware()
         if self._sensors_override is not None:
             sensors, reader, cgroup = self._sensors_override, None, None
         else:
@@ -317,28 +179,72 @@ class Tracker:
                 self._warn(msg, msg)
         root = (self._pid_root or os.getpid()) if self.scope == "process" else None
         probe = UsageProbe(root, proc_dir=hw.proc_dir, cgroup=cgroup, disks=reader)
-        self._meter = Meter(sensors, probe, self.scope, clock=self._clock, warn=self._warn)
-        self._start = _Edge(self._meter.begin(), datetime.now(timezone.utc))
-        self._run_id = _new_run_id()
-        self._context = {
-            "user": user_name(),
-            "git_commit": git_commit(),
-            "python_version": python_version(),
-        }
-        if self._db_path is not None:
-            self._recorder = Recorder(self._db_path, self._warn, self.checkpoint_s)
+        meter = Meter(
+            sensors, probe, self.scope, clock=self._clock or time.monotonic, warn=self._warn
+        )
+        wall = datetime.now(timezone.utc)
+        self._start = _Edge(meter.begin(), wall)
+        self._meter = meter
+        from wattprint import __version__
+
+        self._identity = RunIdentity(
+            run_id=uuid.uuid4().hex,
+            project=self.project,
+            scope=self.scope,
+            started_at=iso_utc(wall),
+            experiment=self.experiment,
+            tags=self.tags,
+            command=self.command,
+            host=context.hostname(),
+            user=context.user_name(),
+            git_commit=context.git_commit(),
+            python_version=context.python_version(),
+            wattprint_version=__version__,
+        )
+        if not self.settings.store_off:
+            from pathlib import Path
+
+            from wattprint.records.recorder import Recorder
+
+            db = self.settings.db
+            self._recorder = Recorder(
+                Path(db) if db else None, self._warn, self.checkpoint_s, self._signing_key
+            )
         if self._background:
-            # The sampler thread writes the run's first row at once, off the caller's path.
-            self._ticker = _Ticker(self, self._meter)
-            # Checkpoints ride on ticks, so tick at least as often as they are due.
-            every_s = min(self.interval_s, self._meter.max_interval_s)
-            if self._recorder is not None:
-                every_s = min(every_s, self.checkpoint_s)
-            shared_sampler().add(self._ticker, every_s, first_in_s=0.0)
+            self._schedule(meter)
         elif self._recorder is not None:
-            self._recorder.begin(self._build_run(self._start.snap, "running"))
+            self._recorder.begin(self._record(self._start.snap, "running"))
         atexit.register(self._at_exit)
         return self
+
+    def _hardware(self) -> HardwareOptions:
+        from wattprint.sensors.discovery import HardwareOptions
+
+        return (self._hardware_override or HardwareOptions()).with_settings(self.settings)
+
+    def _schedule(self, meter: Meter) -> None:
+        """Hand the run to the process's sampler thread: meter ticks, plus the record's first
+        row and checkpoints when the run is kept in a store."""
+        from wattprint.sampler import shared_sampler
+
+        assert self._start is not None
+        every_s = min(self.interval_s, meter.max_interval_s)
+        if self._recorder is not None:
+            from wattprint.records.recorder import Checkpointer
+
+            # Checkpoints ride on ticks, so tick at least as often as they are due.
+            every_s = min(every_s, self.checkpoint_s)
+            self._ticker = Checkpointer(
+                meter,
+                self._recorder,
+                lambda snap: self._record(snap, "running"),
+                self._start.snap,
+            )
+            # The first tick, at once, writes the run's first row off the caller's path.
+            shared_sampler().add(self._ticker, every_s, first_in_s=0.0)
+        else:
+            self._ticker = meter
+            shared_sampler().add(meter, every_s)
 
     def _at_exit(self) -> None:
         """The interpreter is exiting with this run still open: record it as interrupted."""
@@ -363,173 +269,83 @@ class Tracker:
         a non-zero exit code, a signal or an exception raised in a ``with`` block mark the run
         "failed".
         """
-        meter, _ = self._require_running()
+        meter, start = self._require_running()
         for name in list(self._open):
             self._warn(f"open:{name}", f"window {name!r} was still open at stop(); closed it")
             self.end_window(name)
-        if self._background and self._ticker is not None:
+        if self._ticker is not None:
+            from wattprint.sampler import shared_sampler
+
             shared_sampler().remove(self._ticker)  # first, so no tick lands after the final read
             self._ticker = None
         atexit.unregister(self._at_exit)
         self._synchronize()
         end = meter.read()
+        from wattprint.hints import hint_idle_gpus
+        from wattprint.records.build import iso_utc, timeline_of
+
         hint_idle_gpus(meter.sensors, self._warn)
         failed = self._error is not None or bool(exit_code) or signal is not None
         status = self._forced_status or ("failed" if failed else "finished")
-        run = self._build_run(end, status, ended=True, exit_code=exit_code, signal=signal)
-        run = self._account_carbon(run, end)
-        run = _with_embodied(run)
+        from datetime import datetime, timezone
+
+        run = self._record(
+            end,
+            status,
+            exit_code=exit_code,
+            signal=signal,
+            ended_at=iso_utc(datetime.now(timezone.utc)),
+        )
+        timeline = timeline_of(meter, end)
+        run = self.carbon.finalize(run, timeline, start.wall, self._warn)
         recorder, self._recorder = self._recorder, None
         self._stored = False
         if recorder is not None:
-            self._stored = recorder.finish(run, self._timeline())
-            run = replace(run, warnings=tuple(self._messages))  # store warnings, if any
+            self._stored = recorder.finish(run, timeline_of(meter))
+        from dataclasses import replace
+
+        run = replace(run, warnings=tuple(self._messages))  # every warning, the store's too
         meter.close()
         self._meter, self._start, self.run = None, None, run
         if self._json_path is not None:
+            from wattprint.records.jsonfile import write_json
+
             write_json(run, self._json_path)
         return run
 
-    def _build_run(
+    def _record(
         self,
         end: Snapshot,
         status: str,
         *,
-        ended: bool = False,
         exit_code: int | None = None,
         signal: int | None = None,
+        ended_at: str | None = None,
     ) -> Run:
-        assert self._start is not None and self._meter is not None
-        start = self._start
-        comps = self._components(start.snap, end)
-        energy_kwh = sum(c.energy_kwh for c in comps)
-        intensity = self._intensity
-        return Run(
-            run_id=self._run_id,
-            project=self.project,
-            started_at=_iso(start.wall),
-            duration_s=end.t_s - start.snap.t_s,
-            energy_kwh=energy_kwh,
-            co2_kg=self._co2_kg(energy_kwh),
-            zone=intensity.zone if intensity else None,
-            intensity_g_per_kwh=intensity.intensity_g_per_kwh if intensity else None,
-            intensity_source=(
-                f"{intensity.source}, {intensity.year or 'undated'}" if intensity else None
-            ),
-            pue=self.pue,
-            components=comps,
-            scope=self.scope,
-            uncertainty_pct=combined_uncertainty_pct(comps),
-            exit_code=exit_code,
-            error=self._error,
+        """The record from the start to the reading ``end`` (used at checkpoints and stop)."""
+        meter, start, identity = self._meter, self._start, self._identity
+        if meter is None or start is None or identity is None:
+            raise TrackerStateError("the run has stopped")
+        from wattprint.records.build import build_run, components_between
+        from wattprint.records.context import loaded_packages
+
+        comps = components_between(meter, start.snap, end)
+        return build_run(
+            identity,
+            start.snap,
+            end,
+            comps,
+            self.carbon.record_fields(sum(c.energy_kwh for c in comps)),
+            status=status,
+            samples=meter.reads,
             windows=tuple(self._windows),
             warnings=tuple(self._messages),
-            wattprint_version=_version(),
-            host=_hostname(),
-            samples=self._meter.reads,
-            status=status,
-            ended_at=_iso(datetime.now(timezone.utc)) if ended else None,
-            experiment=self.experiment,
-            tags=self.tags,
-            command=self.command,
+            error=self._error,
+            exit_code=exit_code,
             signal=signal,
+            ended_at=ended_at,
             packages=loaded_packages(),
-            zone_resolved_by=self._zone_how,
-            **self._context,
         )
-
-    def _timeline(self, end: Snapshot | None = None) -> TimelineData | None:
-        """The timeline so far; with ``end``, ending exactly at that reading (the thinned
-        timeline may have dropped it)."""
-        meter = self._meter
-        if meter is None:
-            return None
-        live = [i for i in range(len(meter.sensors)) if meter.is_live(i)]
-        keys = [f"{meter.sensors[i].info.component}:{meter.sensors[i].info.device}" for i in live]
-        data = timeline_data(meter, live, keys)
-        if end is not None and self._start is not None:
-            t_end = end.t_s - self._start.snap.t_s
-            if not data.t_s or data.t_s[-1] < t_end:
-                data = TimelineData(
-                    t_s=(*data.t_s, t_end),
-                    energy_j={
-                        k: (*v, end.energy_j[i])
-                        for (k, v), i in zip(data.energy_j.items(), live, strict=True)
-                    },
-                )
-        return data
-
-    def _account_carbon(self, run: Run, end: Snapshot) -> Run:
-        """Time-binned CO2 (live provider) and cost (tariff), when either is configured;
-        marginal emissions (WattTime) apart, when configured."""
-        if self._marginal is not None and self._start is not None:
-            timeline = self._timeline(end)
-            assert timeline is not None
-            provider, region = self._marginal
-            try:
-                marginal, problem = account_marginal(
-                    provider, region, self._start.wall, run.duration_s, timeline, self.pue
-                )
-            except WattprintError as exc:
-                marginal, problem = None, f"marginal emissions unavailable: {exc}"
-            if problem:
-                self._warn("carbon:marginal", problem)
-            run = replace(run, marginal=marginal, warnings=tuple(self._messages))
-        if self._intensity is None or (self._provider is None and self._tariff is None):
-            return run
-        timeline = self._timeline(end)
-        assert timeline is not None and self._start is not None
-        try:
-            carbon = account_run(
-                self._intensity,
-                self._start.wall,
-                run.duration_s,
-                timeline,
-                self.pue,
-                provider=self._provider,
-                tariff=self._tariff,
-            )
-        except WattprintError as exc:
-            self._warn(
-                "carbon",
-                f"time-binned accounting failed ({exc}); CO2 uses the bundled yearly intensity",
-            )
-            return run
-        if carbon.warning:
-            self._warn("carbon:provider", carbon.warning)
-        return replace(
-            run,
-            co2_kg=carbon.co2_kg,
-            intensity_g_per_kwh=carbon.intensity_g_per_kwh,
-            intensity_source=carbon.intensity_source,
-            cost=carbon.cost,
-            intensity_bins=carbon.bins,
-            warnings=tuple(self._messages),
-        )
-
-    def _begin_record(self) -> bool:
-        """From the sampler thread's first tick: write the run's first row. True if it did."""
-        recorder, start = self._recorder, self._start
-        if recorder is None or recorder.begun or start is None:
-            return False
-        try:
-            run = self._build_run(start.snap, "running")
-        except Exception:  # noqa: BLE001 - stop() raced this tick; it finishes the record
-            return True
-        recorder.begin(run)
-        return True
-
-    def _checkpoint(self, snap: Snapshot) -> None:
-        """From the sampler thread: store the run so far when a checkpoint is due."""
-        recorder = self._recorder
-        if recorder is None or not recorder.due() or self._start is None:
-            return
-        try:
-            run = self._build_run(snap, "running")
-        except Exception as exc:  # noqa: BLE001 - stop() may have raced this tick
-            self._warn("checkpoint", f"could not checkpoint the run: {exc}")
-            return
-        recorder.checkpoint(run)  # the timeline is written once, at stop
 
     def __enter__(self) -> Tracker:
         return self.start()
@@ -538,7 +354,7 @@ class Tracker:
         if exc is None:
             self.stop()
             return
-        self._error = f"{type(exc).__name__}: {exc}"
+        self.fail(f"{type(exc).__name__}: {exc}")
         try:
             self.stop()
         except Exception as stop_exc:  # noqa: BLE001 - the user's exception must come through
@@ -555,21 +371,55 @@ class Tracker:
 
     @property
     def meter(self) -> Meter | None:
-        """The running meter (sensors, timeline, gaps), or None when stopped."""
+        """The running meter (sensors, timeline, gaps), for diagnostics; None when stopped.
+        Displays should use :meth:`live`."""
         return self._meter
+
+    def live(self) -> LiveView | None:
+        """The run so far — elapsed time, energy, power per component over the last sampling
+        interval, CO2 at the bundled intensity — from the latest reading; None when stopped.
+        Reads no sensor, so it is cheap enough for a status line or a callback."""
+        meter, start = self._meter, self._start
+        if meter is None or start is None:
+            return None
+        from wattprint.records.run import J_PER_KWH, LiveView
+
+        last, prev = meter.last, meter.previous
+        assert last is not None
+        power_w: dict[str, float] = {}
+        dt = last.t_s - prev.t_s if prev is not None else 0.0
+        for i, sensor in enumerate(meter.sensors):
+            if not meter.is_live(i):
+                continue
+            name = str(sensor.info.component)
+            watts = (last.energy_j[i] - prev.energy_j[i]) / dt if prev and dt > 0 else 0.0
+            power_w[name] = power_w.get(name, 0.0) + max(0.0, watts)
+        energy_kwh = (sum(last.energy_j) - sum(start.snap.energy_j)) / J_PER_KWH
+        return LiveView(
+            elapsed_s=last.t_s - start.snap.t_s,
+            energy_kwh=energy_kwh,
+            power_w=power_w,
+            co2_kg=self.carbon.co2_kg(energy_kwh),
+        )
 
     # -- windows -------------------------------------------------------------------------
     def begin_window(self, name: str) -> None:
         """Open a named window. Windows may nest and overlap; names must be unique while open."""
         meter, _ = self._require_running()
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"a window name must be a non-empty string, got {name!r}")
         if name in self._open:
             raise TrackerStateError(
                 f"window {name!r} is already open; end_window({name!r}) first or use another name"
             )
+        from datetime import datetime, timezone
+
         self._synchronize()
         self._open[name] = _Edge(meter.read(), datetime.now(timezone.utc))
 
     def end_window(self, name: str) -> Window:
+        """Close a window and return its record (CO2 at the bundled intensity until stop(),
+        which prices every window with the run's own time bins)."""
         meter, _ = self._require_running()
         edge = self._open.pop(name, None)
         if edge is None:
@@ -577,19 +427,14 @@ class Tracker:
             raise TrackerStateError(
                 f"no open window named {name!r} (open: {open_names}); call begin_window() first"
             )
+        from wattprint.hints import hint_short_window
+        from wattprint.records.build import build_window, components_between, iso_utc
+
         self._synchronize()
         end = meter.read()
-        comps = self._components(edge.snap, end)
-        energy_kwh = sum(c.energy_kwh for c in comps)
-        window = Window(
-            name,
-            _iso(edge.wall),
-            end.t_s - edge.snap.t_s,
-            energy_kwh,
-            self._co2_kg(energy_kwh),
-            combined_uncertainty_pct(comps),
-            comps,
-        )
+        comps = components_between(meter, edge.snap, end)
+        co2_kg = self.carbon.co2_kg(sum(c.energy_kwh for c in comps))
+        window = build_window(name, iso_utc(edge.wall), edge.snap, end, comps, co2_kg)
         self._windows.append(window)
         used = {meter.sensors[i].info.device for i, e in enumerate(end.energy_j) if e > 0}
         hint_short_window(window, used, self._warn)
@@ -602,7 +447,9 @@ class Tracker:
     # -- helpers -------------------------------------------------------------------------
     def _synchronize(self) -> None:
         """Let queued GPU kernels finish, so their energy lands in the window that ran them."""
-        if self._sync:
+        if self.settings.sync == "auto":
+            from wattprint.sync import synchronize
+
             synchronize()
 
     def _require_running(self) -> tuple[Meter, _Edge]:
@@ -617,29 +464,6 @@ class Tracker:
             )
         return self._meter, self._start
 
-    def _components(self, a: Snapshot, b: Snapshot) -> tuple[ComponentEnergy, ...]:
-        assert self._meter is not None
-        meter = self._meter
-        out = []
-        for i, sensor in enumerate(meter.sensors):
-            if not meter.is_live(i):
-                continue
-            info = sensor.info
-            out.append(
-                ComponentEnergy(
-                    name=str(info.component),
-                    device=info.device,
-                    energy_kwh=max(0.0, b.energy_j[i] - a.energy_j[i]) / J_PER_KWH,
-                    method=info.method,
-                    provenance=str(info.provenance),
-                    uncertainty_pct=info.uncertainty_pct,
-                    gap_s=meter.gap_s(i, a.t_s, b.t_s),
-                    notes=info.notes,
-                    details=sensor_details(sensor),
-                )
-            )
-        return tuple(out)
-
     @property
     def stored(self) -> bool:
         """Whether the last stopped run reached the run store."""
@@ -651,55 +475,26 @@ class Tracker:
 
     def co2_kg(self, energy_kwh: float) -> float | None:
         """CO2e of an energy at this tracker's zone and PUE, None without a zone."""
-        return self._co2_kg(energy_kwh)
-
-    def _co2_kg(self, energy_kwh: float) -> float | None:
-        if self._intensity is None:
-            return None
-        return energy_kwh * self.pue * self._intensity.intensity_g_per_kwh / 1000
+        return self.carbon.co2_kg(energy_kwh)
 
     def _warn(self, key: str, message: str) -> None:
+        """Show a warning once per key, attributed to the user's code (the first frame outside
+        wattprint), and keep it for the record."""
         with self._lock:
             if key in self._warned:
                 return
             self._warned.add(key)
             self._messages.append(message)
-        warnings.warn(message, WattprintWarning, stacklevel=3)
+        warnings.warn(message, WattprintWarning, stacklevel=_user_stacklevel())
 
 
-def _with_embodied(run: Run) -> Run:
-    """Add the GPUs' amortised manufacturing footprint (reported apart from co2_kg)."""
-    gpus = len({c.device for c in run.components if c.name == "gpu"})
-    if not gpus:
-        return run
-    from wattprint.carbon.embodied import embodied_kg
-
-    est = embodied_kg("gpu", gpus, run.duration_s)
-    return replace(
-        run,
-        embodied_kgco2e={
-            "kgco2e": est.kgco2e,
-            "devices": gpus,
-            "device_class": "gpu",
-            "share_of_lifetime": est.share_of_lifetime,
-            "uncertainty_pct": est.uncertainty_pct,
-            "source": est.source,
-            "note": "manufacturing, amortised linearly; not in co2_kg",
-        },
-    )
-
-
-class _Ticker:
-    """What the sampler calls for a running tracker: a meter tick, then a checkpoint of the
-    record when one is due."""
-
-    def __init__(self, tracker: Tracker, meter: Meter) -> None:
-        self._tracker = tracker
-        self._meter = meter
-
-    def tick(self) -> None:
-        if self._tracker._begin_record():
-            return
-        snap = self._meter.tick()
-        if snap is not None:
-            self._tracker._checkpoint(snap)
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points at the first caller outside the wattprint package (on
+    the sampler thread there is none: the thread's entry point is shown)."""
+    package_dir = os.path.dirname(__file__)
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level if frame is not None else 1

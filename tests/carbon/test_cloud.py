@@ -6,14 +6,12 @@ import csv
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from wattprint.carbon import cloud, zones
-from wattprint.carbon import intensity as carbon
 from wattprint.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,17 +21,6 @@ needs_sources = pytest.mark.skipif(
     not (SOURCES / "SOURCES.csv").is_file(),
     reason=f"raw inputs not found at {SOURCES} (the shared data-sources folder of the dev tree)",
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _registered() -> Iterator[None]:
-    """Register the cloud extension for these tests, then leave the registry as it was."""
-    had = cloud.EXTENSION in zones._EXTENSIONS
-    cloud.ensure_registered()
-    yield
-    if not had:
-        zones._EXTENSIONS.pop(cloud.EXTENSION, None)
-        zones._registry.cache_clear()
 
 
 def _rows() -> list[dict[str, str]]:
@@ -75,13 +62,13 @@ def test_every_row_resolves() -> None:
         assert z.parent == (g.parent or g.code)
         it = zones.intensity(z)
         assert it.zone == code and it.intensity_g_per_kwh > 0 and it.source, it
-        assert carbon.lookup(code) == it
+        assert zones.intensity(code) == it
         pue = cloud.region_pue(code)
         assert pue is None or 1.0 <= pue < 2.0
 
 
 def test_cloud_codes_are_listed() -> None:
-    assert "aws:eu-west-1" in carbon.zones()
+    assert "aws:eu-west-1" in [z.code for z in zones.all_zones()]
     assert zones.search("europe-west4")[0].code == "gcp:europe-west4"
     assert "azure:westeurope" in {z.code for z in zones.search("westeurope")}
 
@@ -133,12 +120,27 @@ def test_region_pue() -> None:
         cloud.region_pue("DE")
 
 
-def test_ensure_registered_is_idempotent() -> None:
-    before = zones._EXTENSIONS[cloud.EXTENSION]
-    cloud.ensure_registered()
-    assert zones._EXTENSIONS[cloud.EXTENSION] is before
-    assert zones.lookup_zone("DE").kind == "country"  # bundled codes keep their meaning
+def test_bundled_codes_keep_their_meaning() -> None:
+    assert zones.lookup_zone("DE").kind == "country"
     assert zones.lookup_zone("US-VA").kind == "subnational"
+    assert {z.kind for z in zones.all_zones() if ":" in z.code} == {"cloud"}
+
+
+def test_region_spellings_and_errors() -> None:
+    r = cloud.region("gcp:europe-west4")
+    assert cloud.region("GCP/Europe_West4") is r and cloud.region(" gcp:EUROPE-WEST4 ") is r
+    assert (r.name, r.parent, r.aliases) == (
+        zones.lookup_zone(r.code).name,
+        "NL",
+        ("gcp/europe-west4",),
+    )
+    with pytest.raises(ConfigError, match=r"^unknown cloud region 'aws:mars-1'") as e:
+        cloud.region("aws:mars-1")
+    assert "`wattprint zones aws:` lists them" in str(e.value)
+    for text in ("DE", "Germany", "ibm:eu-de", ""):
+        with pytest.raises(ConfigError, match="is not a cloud region") as e:
+            cloud.region(text)
+        assert "\n" not in str(e.value)
 
 
 def test_import_does_not_read_the_table() -> None:
@@ -146,9 +148,18 @@ def test_import_does_not_read_the_table() -> None:
         "import wattprint.carbon.cloud as c, wattprint.carbon.zones as z\n"
         "assert c.regions.cache_info().currsize == 0\n"
         "assert z._registry.cache_info().currsize == 0\n"
-        "c.ensure_registered()\n"
-        "assert c.regions.cache_info().currsize == 0, 'registering must not read the table'\n"
         "assert z.lookup_zone('aws:eu-west-1').parent == 'IE'\n"
+        "assert c.regions.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cloud_does_not_import_the_registry() -> None:
+    """The dependency goes one way: zones reads the cloud table, cloud knows nothing of zones."""
+    code = (
+        "import sys, wattprint.carbon.cloud as c\n"
+        "c.region_pue('gcp:europe-west4')\n"
+        "assert 'wattprint.carbon.zones' not in sys.modules, 'cloud imported zones'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

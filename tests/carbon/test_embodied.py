@@ -69,7 +69,7 @@ def test_a_gpu_run_reports_embodied_carbon_apart_from_operational() -> None:
     clock.advance(3600.0)
     run = tracker.stop()
     emb = run.embodied_kgco2e
-    assert emb is not None and emb["devices"] == 2
-    assert emb["kgco2e"] == pytest.approx(2 * 150.0 * 3600 / (6 * 365.25 * 86400))
+    assert emb is not None and emb.devices == 2
+    assert emb.kgco2e == pytest.approx(2 * 150.0 * 3600 / (6 * 365.25 * 86400))
     op = run.co2_kg
     assert op == pytest.approx(run.energy_kwh * run.intensity_g_per_kwh / 1000)  # apart

@@ -30,10 +30,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wattprint.carbon import location, metadata, zones
+from wattprint import config_file
+from wattprint.carbon import location, metadata
 from wattprint.carbon.location import Resolution, resolve_zone
 from wattprint.carbon.metadata import GeoIP, MetadataEndpoints
 from wattprint.errors import ConfigError
+from wattprint.settings import BY_NAME, default_config_path, resolve
 
 TOKEN = "AQAEAFake-token=="
 
@@ -169,24 +171,11 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-@pytest.fixture
-def cloud_zones() -> Iterator[None]:
-    """Register three cloud-region zones, as carbon/cloud.py does (stand-in, removed after)."""
-    codes = [("aws:eu-west-1", "DE"), ("gcp:europe-west4", "NL"), ("azure:westeurope", "NL")]
-    made = [(zones.Zone(code, code, "cloud", parent), ()) for code, parent in codes]
-    zones.register_extension("test-location", lambda: made, lambda z: None)
-    try:
-        yield
-    finally:
-        zones._EXTENSIONS.pop("test-location", None)
-        zones._registry.cache_clear()
-
-
 def no_config(tmp_path: Path) -> dict[str, str]:
     """An environment whose config file is an empty one (never the developer's)."""
     path = tmp_path / "empty.toml"
     path.write_text("")
-    return {location.ENV_CONFIG: str(path)}
+    return {"WATTPRINT_CONFIG": str(path)}
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -284,13 +273,13 @@ def test_hanging_metadata_gives_up_at_the_deadline(fake: FakeCloud) -> None:
 # --- precedence --------------------------------------------------------------------------------
 
 
-def test_precedence(fake: FakeCloud, tmp_path: Path, cloud_zones: None) -> None:
+def test_precedence(fake: FakeCloud, tmp_path: Path) -> None:
     fake.providers = {"aws"}
     cfg = write_config(tmp_path, 'zone = "FR"\ncloud_metadata = true\nip_geolocation = true\n')
     env = {
-        location.ENV_CONFIG: str(cfg),
+        "WATTPRINT_CONFIG": str(cfg),
         "WATTPRINT_ZONE": "de",
-        location.ENV_IP_GEOLOCATION_URL: fake.url + "/json/",
+        "WATTPRINT_IP_GEOLOCATION_URL": fake.url + "/json/",
     }
 
     def resolve(explicit: str | None = None) -> Resolution:
@@ -312,9 +301,9 @@ def test_precedence(fake: FakeCloud, tmp_path: Path, cloud_zones: None) -> None:
     assert (r.zone, r.how, r.approximate) == ("US-CA", "ip-geolocation", True)
 
 
-def test_explicit_argument_asks_nothing(fake: FakeCloud) -> None:
+def test_explicit_argument_asks_nothing(fake: FakeCloud, tmp_path: Path) -> None:
     fake.providers = {"aws", "gcp", "azure"}
-    env = {location.ENV_CONFIG: "/nonexistent/wattprint.toml"}  # not even read
+    env = {"WATTPRINT_CONFIG": str(write_config(tmp_path, 'zone = "FR"\n'))}  # loses
     r = resolve_zone("US-CA", environ=env, cloud=True, ip=True, metadata=fake.probe)
     assert (r.zone, r.how) == ("US-CA", "argument")
     assert fake.requests == []
@@ -322,7 +311,7 @@ def test_explicit_argument_asks_nothing(fake: FakeCloud) -> None:
 
 def test_env_beats_config_and_blank_env_is_unset(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, 'zone = "SE-SE3"  # Stockholm\n')
-    env = {location.ENV_CONFIG: str(cfg), "WATTPRINT_ZONE": "  "}
+    env = {"WATTPRINT_CONFIG": str(cfg), "WATTPRINT_ZONE": "  "}
     assert resolve_zone(None, environ=env).zone == "SE-SE3"
     env["WATTPRINT_ZONE"] = "Canada"
     assert (resolve_zone(None, environ=env).zone, resolve_zone(None, environ=env).how) == (
@@ -338,7 +327,7 @@ def test_world_is_allowed_and_labelled(tmp_path: Path, where: str, spelling: str
     if where == "env":
         env["WATTPRINT_ZONE"] = spelling
     if where == "config":
-        env[location.ENV_CONFIG] = str(write_config(tmp_path, f'zone = "{spelling}"\n'))
+        env["WATTPRINT_CONFIG"] = str(write_config(tmp_path, f'zone = "{spelling}"\n'))
     r = resolve_zone(spelling if where == "argument" else None, environ=env)
     assert (r.zone, r.how, r.approximate) == ("WORLD", "world", True)
     assert "world average" in r.detail
@@ -355,7 +344,7 @@ def test_unknown_or_empty_zone_is_an_error_naming_its_source(tmp_path: Path) -> 
     assert "\n" not in str(e.value)
     cfg = write_config(tmp_path, 'zone = "Atlantis"\n')
     with pytest.raises(ConfigError, match=f"zone in {cfg}: unknown zone"):
-        resolve_zone(None, environ={location.ENV_CONFIG: str(cfg)})
+        resolve_zone(None, environ={"WATTPRINT_CONFIG": str(cfg)})
 
 
 def test_nothing_set_is_a_one_line_error_saying_how(tmp_path: Path, fake: FakeCloud) -> None:
@@ -364,7 +353,7 @@ def test_nothing_set_is_a_one_line_error_saying_how(tmp_path: Path, fake: FakeCl
         resolve_zone(None, environ=env, metadata=fake.probe)
     msg = str(e.value)
     assert "\n" not in msg
-    for how in ("Tracker(zone=", "--zone", "WATTPRINT_ZONE=", env[location.ENV_CONFIG]):
+    for how in ("Tracker(zone=", "--zone", "WATTPRINT_ZONE=", env["WATTPRINT_CONFIG"]):
         assert how in msg
     assert "WATTPRINT_CLOUD_METADATA=1" in msg and "'world'" in msg
     assert fake.requests == []  # nothing enabled: nothing asked
@@ -373,34 +362,30 @@ def test_nothing_set_is_a_one_line_error_saying_how(tmp_path: Path, fake: FakeCl
 def test_default_config_path_is_the_user_config_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import platformdirs
-
-    monkeypatch.setattr(platformdirs, "user_config_dir", lambda *a, **k: str(tmp_path / "cfg"))
-    assert location.config_file({}) == tmp_path / "cfg" / "config.toml"
-    assert location.config_file({location.ENV_CONFIG: "/x/y.toml"}) == Path("/x/y.toml")
-    assert location.config_file({location.ENV_CONFIG: "/x/y.toml"}, "/a.toml") == Path("/a.toml")
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}  # the XDG rule platformdirs follows
+    assert default_config_path(env) == str(tmp_path / "cfg" / "wattprint" / "config.toml")
+    named = write_config(tmp_path, "")
+    assert resolve({}, environ={"WATTPRINT_CONFIG": str(named)}).config_path == str(named)
     with pytest.raises(ConfigError, match="no zone set"):
-        resolve_zone(None, environ={})  # the default file is missing: no settings, no error
-    (tmp_path / "cfg").mkdir()
-    (tmp_path / "cfg" / "config.toml").write_text("zone = 'NO'\n")
-    assert resolve_zone(None, environ={}).zone == "NO"
+        resolve_zone(None, environ=env)  # the default file is missing: no settings, no error
+    (tmp_path / "cfg" / "wattprint").mkdir(parents=True)
+    (tmp_path / "cfg" / "wattprint" / "config.toml").write_text("zone = 'NO'\n")
+    assert resolve_zone(None, environ=env).zone == "NO"
 
 
 # --- switches: no request unless enabled -------------------------------------------------------
 
 
-def test_cloud_metadata_only_when_enabled(
-    fake: FakeCloud, tmp_path: Path, cloud_zones: None
-) -> None:
+def test_cloud_metadata_only_when_enabled(fake: FakeCloud, tmp_path: Path) -> None:
     fake.providers = {"gcp"}
     env = no_config(tmp_path)
-    for off in ({}, {location.ENV_CLOUD_METADATA: "0"}, {location.ENV_CLOUD_METADATA: ""}):
+    for off in ({}, {"WATTPRINT_CLOUD_METADATA": "0"}, {"WATTPRINT_CLOUD_METADATA": ""}):
         with pytest.raises(ConfigError, match="no zone set"):
             resolve_zone(None, environ={**env, **off}, metadata=fake.probe)
     with pytest.raises(ConfigError):
-        resolve_zone(None, environ={**env, location.ENV_CLOUD_METADATA: "1"}, cloud=False)
+        resolve_zone(None, environ={**env, "WATTPRINT_CLOUD_METADATA": "1"}, cloud=False)
     assert fake.requests == []
-    r = resolve_zone(None, environ={**env, location.ENV_CLOUD_METADATA: "1"}, metadata=fake.probe)
+    r = resolve_zone(None, environ={**env, "WATTPRINT_CLOUD_METADATA": "1"}, metadata=fake.probe)
     assert (r.zone, r.how) == ("gcp:europe-west4", "cloud-metadata")
     assert r.detail == "gcp:europe-west4 from instance metadata"
     cfg = write_config(tmp_path, "cloud_metadata = true\n")
@@ -409,13 +394,13 @@ def test_cloud_metadata_only_when_enabled(
     count = len(fake.requests)
     with pytest.raises(ConfigError):  # the environment switches the file's setting off
         resolve_zone(
-            None, config_path=cfg, environ={location.ENV_CLOUD_METADATA: "off"}, metadata=fake.probe
+            None, config_path=cfg, environ={"WATTPRINT_CLOUD_METADATA": "off"}, metadata=fake.probe
         )
     assert len(fake.requests) == count
 
 
 def test_cloud_metadata_default_probe_is_used(
-    fake: FakeCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cloud_zones: None
+    fake: FakeCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake.providers = {"azure"}
     monkeypatch.setattr(metadata, "METADATA_IP_URL", "unused")
@@ -435,20 +420,20 @@ def test_cloud_metadata_without_answer_or_known_region(fake: FakeCloud, tmp_path
 
 def test_bad_switch_value(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="WATTPRINT_IP_GEOLOCATION='maybe' is not a switch"):
-        resolve_zone(None, environ={**no_config(tmp_path), location.ENV_IP_GEOLOCATION: "maybe"})
+        resolve_zone(None, environ={**no_config(tmp_path), "WATTPRINT_IP_GEOLOCATION": "maybe"})
 
 
 # --- IP geolocation ----------------------------------------------------------------------------
 
 
 def test_ip_geolocation_only_when_enabled(fake: FakeCloud, tmp_path: Path) -> None:
-    env = {**no_config(tmp_path), location.ENV_IP_GEOLOCATION_URL: fake.url + "/json/"}
+    env = {**no_config(tmp_path), "WATTPRINT_IP_GEOLOCATION_URL": fake.url + "/json/"}
     with pytest.raises(ConfigError):
         resolve_zone(None, environ=env)
     with pytest.raises(ConfigError):
-        resolve_zone(None, environ={**env, location.ENV_IP_GEOLOCATION: "1"}, ip=False)
+        resolve_zone(None, environ={**env, "WATTPRINT_IP_GEOLOCATION": "1"}, ip=False)
     assert fake.requests == []
-    r = resolve_zone(None, environ={**env, location.ENV_IP_GEOLOCATION: "yes"})
+    r = resolve_zone(None, environ={**env, "WATTPRINT_IP_GEOLOCATION": "yes"})
     assert (r.zone, r.how, r.approximate) == ("US-CA", "ip-geolocation", True)
     assert r.detail.startswith("approximate: 127.0.0.1 places this machine's public IP in US-CA")
     (method, path, headers) = fake.requests[-1]
@@ -478,7 +463,7 @@ def test_ip_geolocation_without_usable_answer(
     fake: FakeCloud, tmp_path: Path, answer: object
 ) -> None:
     fake.geo = answer  # type: ignore[assignment]  # deliberately not a dict for the last one
-    env = {**no_config(tmp_path), location.ENV_IP_GEOLOCATION_URL: fake.url + "/json/"}
+    env = {**no_config(tmp_path), "WATTPRINT_IP_GEOLOCATION_URL": fake.url + "/json/"}
     with pytest.raises(ConfigError, match=r"no zone set \(IP geolocation: no usable answer"):
         resolve_zone(None, environ=env, ip=True)
 
@@ -491,7 +476,7 @@ def test_ip_geolocation_country_fallback_and_unknown_country() -> None:
 
 
 def test_ip_geolocation_rejects_non_http_urls(tmp_path: Path) -> None:
-    env = {**no_config(tmp_path), location.ENV_IP_GEOLOCATION_URL: "file:///etc/passwd"}
+    env = {**no_config(tmp_path), "WATTPRINT_IP_GEOLOCATION_URL": "file:///etc/passwd"}
     with pytest.raises(ConfigError, match="not an http"):
         resolve_zone(None, environ=env, ip=True)
 
@@ -504,7 +489,7 @@ def test_injected_geolocate_gets_url_and_timeout(tmp_path: Path) -> None:
         return GeoIP("CA", "ON", "example")
 
     r = resolve_zone(None, environ=no_config(tmp_path), ip=True, geolocate=geolocate)
-    assert r.zone == "CA-ON" and seen == [(location.DEFAULT_IP_GEOLOCATION_URL, 2.0)]
+    assert r.zone == "CA-ON" and seen == [(BY_NAME["ip_geolocation_url"].default, 2.0)]
 
 
 # --- config file parsing -----------------------------------------------------------------------
@@ -527,9 +512,9 @@ c = true
 
 @pytest.mark.parametrize("use_tomllib", [True, False])
 def test_config_parsers_agree_on_the_sample(use_tomllib: bool) -> None:
-    if use_tomllib and not location._HAVE_TOMLLIB:
+    if use_tomllib and not config_file._HAVE_TOMLLIB:
         pytest.skip("tomllib is Python 3.11+")
-    assert location.parse_config(SAMPLE, use_tomllib=use_tomllib) == {
+    assert config_file.parse_config(SAMPLE, use_tomllib=use_tomllib) == {
         "zone": "US-CA",
         "cloud_metadata": False,
         "ip_geolocation": True,
@@ -549,7 +534,7 @@ _values = st.one_of(
 )
 
 
-@pytest.mark.skipif(not location._HAVE_TOMLLIB, reason="tomllib is Python 3.11+")
+@pytest.mark.skipif(not config_file._HAVE_TOMLLIB, reason="tomllib is Python 3.11+")
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(_keys, _values, max_size=6), st.booleans())
 def test_subset_parser_matches_tomllib(data: dict[str, object], literal: bool) -> None:
@@ -563,7 +548,7 @@ def test_subset_parser_matches_tomllib(data: dict[str, object], literal: bool) -
             text = json.dumps(value, ensure_ascii=False)
         lines.append(f"{key} = {text}  # c")
     doc = "\n".join(lines)
-    assert location.parse_config(doc, use_tomllib=False) == location.parse_config(
+    assert config_file.parse_config(doc, use_tomllib=False) == config_file.parse_config(
         doc, use_tomllib=True
     )
 
@@ -585,23 +570,23 @@ def test_subset_parser_matches_tomllib(data: dict[str, object], literal: bool) -
 def test_malformed_config_is_a_one_line_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, tomllib_available: bool
 ) -> None:
-    if tomllib_available and not location._HAVE_TOMLLIB:
+    if tomllib_available and not config_file._HAVE_TOMLLIB:
         pytest.skip("tomllib is Python 3.11+")
-    monkeypatch.setattr(location, "_HAVE_TOMLLIB", tomllib_available)
+    monkeypatch.setattr(config_file, "_HAVE_TOMLLIB", tomllib_available)
     cfg = write_config(tmp_path, text)
     with pytest.raises(ConfigError) as e:
-        resolve_zone(None, environ={location.ENV_CONFIG: str(cfg)})
+        resolve_zone(None, environ={"WATTPRINT_CONFIG": str(cfg)})
     msg = str(e.value)
-    assert "\n" not in msg and str(cfg) in msg and location.ENV_CONFIG in msg
+    assert "\n" not in msg and str(cfg) in msg and "WATTPRINT_CONFIG" in msg
 
 
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("zone = 49\n", 'zone must be like zone = "DE"'),
-        ('cloud_metadata = "yes"\n', "cloud_metadata must be like cloud_metadata = true"),
-        ("ip_geolocation = 1\n", "ip_geolocation must be like ip_geolocation = true"),
-        ("ip_geolocation_url = false\n", "ip_geolocation_url must be like"),
+        ("zone = 49\n", "zone = 49 must be text"),
+        ('cloud_metadata = "maybe"\n', "cloud_metadata = 'maybe' is not a switch"),
+        ("ip_geolocation = 7\n", "ip_geolocation = 7 must be text"),
+        ("ip_geolocation_url = false\n", "ip_geolocation_url = False must be text"),
     ],
 )
 def test_config_values_have_types(tmp_path: Path, text: str, match: str) -> None:
@@ -611,16 +596,24 @@ def test_config_values_have_types(tmp_path: Path, text: str, match: str) -> None
 
 def test_named_config_must_exist_and_be_readable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist: create it or unset WATTPRINT_CONFIG"):
-        resolve_zone(None, environ={location.ENV_CONFIG: str(tmp_path / "missing.toml")})
+        resolve_zone(None, environ={"WATTPRINT_CONFIG": str(tmp_path / "missing.toml")})
     with pytest.raises(ConfigError, match="cannot read config file"):
-        resolve_zone(None, environ={location.ENV_CONFIG: str(tmp_path)})  # a directory
+        resolve_zone(None, environ={"WATTPRINT_CONFIG": str(tmp_path)})  # a directory
     bad = tmp_path / "latin1.toml"
     bad.write_bytes(b'zone = "\xe9"\n')
     with pytest.raises(ConfigError, match="cannot read config file"):
         resolve_zone(None, config_path=bad, environ={})
 
 
-def test_unknown_keys_and_tables_are_left_alone(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, 'pue = 2\n[zone_extra]\nzone = "FR"\n')
-    with pytest.raises(ConfigError, match="no zone set"):  # [zone_extra].zone is not `zone`
+def test_unknown_keys_are_errors_known_ones_any_setting(tmp_path: Path) -> None:
+    """A typo must not silently drop a setting; every setting may be in the file."""
+    cfg = write_config(tmp_path, 'zoen = "FR"\n')
+    with pytest.raises(ConfigError, match="unknown key 'zoen'"):
         resolve_zone(None, config_path=cfg, environ={})
+    cfg = write_config(tmp_path, 'pue = 2\n[zone_extra]\nzone = "FR"\n')
+    with pytest.raises(ConfigError, match="unknown key 'zone_extra'"):
+        resolve_zone(None, config_path=cfg, environ={})
+    cfg = write_config(tmp_path, 'pue = 1.5\ninterval_s = 5\nzone = "FR"\n')
+    got = resolve({}, environ={"WATTPRINT_CONFIG": str(cfg)})
+    assert (got.pue, got.interval_s, got.zone) == (1.5, 5.0, "FR")
+    assert got.source("pue") == f"config {cfg}"

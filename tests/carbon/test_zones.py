@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wattprint.carbon import intensity as carbon
 from wattprint.carbon import zones
 from wattprint.errors import ConfigError
 
@@ -60,12 +59,12 @@ def test_unknown_zone_lists_close_matches_on_one_line() -> None:
 
 
 def test_intensity_row_choice() -> None:
-    assert carbon.lookup("US-CA").source.startswith("US EPA eGRID2023")  # dated, non-ODbL
-    assert carbon.lookup("SE-SE3").licence == "ODbL 1.0"  # only Electricity Maps has it
-    assert carbon.lookup("CA-ON").licence == "ODbL 1.0"  # preferred to undated eco2ai
-    ru = carbon.lookup("RU-MOW")
+    assert zones.intensity("US-CA").source.startswith("US EPA eGRID2023")  # dated, non-ODbL
+    assert zones.intensity("SE-SE3").licence == "ODbL 1.0"  # only Electricity Maps has it
+    assert zones.intensity("CA-ON").licence == "ODbL 1.0"  # preferred to undated eco2ai
+    ru = zones.intensity("RU-MOW")
     assert ru.year is None and "undated" in ru.source
-    de = carbon.lookup("Germany")
+    de = zones.intensity("Germany")
     assert (de.zone, de.licence) == ("DE", "CC BY 4.0") and de.year is not None
 
 
@@ -74,19 +73,6 @@ def test_search() -> None:
     assert {"SE-SE1", "SE-SE2", "SE-SE3", "SE-SE4"} <= set(codes)
     assert zones.search("germ")[0].code == "DE"
     assert zones.search("") == []
-
-
-def test_register_extension() -> None:
-    cloud = zones.Zone("test:eu-west-1", "AWS Europe (Ireland)", "cloud", "IE")
-    resolved = carbon.Intensity("test:eu-west-1", 300.0, 2024, "test", "test")
-    zones.register_extension("test", lambda: [(cloud, ["eu-west-1"])], lambda z: resolved)
-    try:
-        assert zones.lookup_zone("EU-WEST-1") == cloud
-        assert zones.intensity("test:eu-west-1") is resolved
-        assert zones.lookup_zone("DE").code == "DE"
-    finally:
-        zones._EXTENSIONS.pop("test")
-        zones._registry.cache_clear()
 
 
 @settings(max_examples=300, deadline=None)
@@ -112,8 +98,8 @@ def test_tracker_records_the_canonical_code(text: str) -> None:
     from wattprint.tracker import Tracker
 
     t = Tracker(zone=text)
-    assert t._intensity is not None
-    assert t._intensity.zone == zones.lookup_zone(text).code
+    assert t.carbon.intensity is not None
+    assert t.carbon.intensity.zone == zones.lookup_zone(text).code
 
 
 def test_import_does_not_load_the_tables() -> None:

@@ -194,6 +194,6 @@ def test_intensity_shows_the_live_value_when_a_provider_is_configured(
             return [Bin(start, end, 123.0, "test-live", "historical")]
 
     monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "test")
-    monkeypatch.setattr(providers, "configured_provider", lambda **kw: Live())
+    monkeypatch.setattr(providers, "get_provider", lambda name, **kw: Live())
     assert main(["intensity", "GB"]) == 0
     assert "live: 123 gCO2e/kWh" in capsys.readouterr().out

@@ -89,11 +89,11 @@ def test_an_explicit_unwritable_store_is_an_error(tmp_path: Path) -> None:
 def test_a_default_store_that_cannot_be_written_only_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wattprint.records import recorder as recording
-
     (tmp_path / "file").write_text("")
-    monkeypatch.setattr(recording, "store_path", lambda db: (tmp_path / "file" / "x.db", False))
-    monkeypatch.setattr("wattprint.tracker.store_path", recording.store_path)
+    monkeypatch.delenv("WATTPRINT_DB")  # the default store: the user data directory's
+    monkeypatch.setattr(
+        "wattprint.records.store_db.default_db_path", lambda db=None: tmp_path / "file" / "x.db"
+    )
     with pytest.warns(UserWarning, match="not recorded"):
         run = wattprint.Tracker(scope="machine").start().stop()
     assert run.energy_kwh >= 0

@@ -15,15 +15,15 @@ import pytest
 from tests.records.store_helpers import make_run
 from wattprint.errors import ConfigError, SigningError
 from wattprint.records.signing import (
-    ENV_KEY,
     canonical_bytes,
-    key_from_env,
+    configured_key,
     link,
     sign_pending,
     verify,
 )
 from wattprint.records.store import RunStore
 
+ENV_KEY = "WATTPRINT_SIGNING_KEY"
 KEY = b"0123456789abcdef0123456789abcdef"
 OTHER_KEY = b"fedcba9876543210fedcba9876543210"
 IDS = ("run-a", "run-b", "run-c", "run-d", "run-e")
@@ -72,14 +72,15 @@ def test_link_depends_on_key_previous_link_seq_and_record() -> None:
     assert base != link(KEY, "", {**record, "energy_kwh": 0.0025000001}, seq=1)
 
 
-def test_key_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_KEY, raising=False)
-    assert key_from_env() is None
+    assert configured_key() is None
     monkeypatch.setenv(ENV_KEY, "short")
-    with pytest.raises(ConfigError, match="at least 16 bytes"):
-        key_from_env()
+    with pytest.raises(ConfigError, match="at least 16 bytes") as info:
+        configured_key()
+    assert "'short'" not in str(info.value)  # a secret is never echoed, even a bad one
     monkeypatch.setenv(ENV_KEY, KEY.decode())
-    assert key_from_env() == KEY
+    assert configured_key() == KEY
 
 
 # -- an honest store ---------------------------------------------------------------------------

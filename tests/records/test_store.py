@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -19,8 +19,10 @@ import pytest
 from tests.records.store_helpers import PYTHON, make_run, make_timeline, subprocess_env
 from wattprint.errors import StoreError
 from wattprint.records import store_schema
-from wattprint.records.run import Run
-from wattprint.records.store import ENV_DB, RunStore, check_writable, default_db_path, pid_alive
+from wattprint.records.run import IntensityBin, Run
+from wattprint.records.store import RunStore, check_writable, default_db_path, pid_alive
+
+ENV_DB = "WATTPRINT_DB"
 
 
 @pytest.fixture
@@ -243,7 +245,7 @@ def test_check_writable_refuses_what_sqlite_cannot_write(tmp_path: Path, make_ba
     if not Path("/proc/self").is_dir():
         pytest.skip("needs procfs")
     (tmp_path / "file").write_text("x")
-    with pytest.raises(StoreError, match=f"cannot write the run database.*{ENV_DB}") as info:
+    with pytest.raises(StoreError, match=r"cannot write the run database.*--db PATH") as info:
         check_writable(make_bad(tmp_path))  # type: ignore[operator]
     assert "\n" not in str(info.value)
 
@@ -517,9 +519,9 @@ def test_intensity_bins_fill_their_table(store: RunStore) -> None:
             "co2_kg": 0.05,
         },
     )
-    run = _replace(make_run("binned"), intensity_bins=bins)
+    run = _replace(make_run("binned"), intensity_bins=tuple(IntensityBin(**b) for b in bins))
     store.finish(run)
-    assert store.get("binned").intensity_bins == bins
+    assert [asdict(b) for b in store.get("binned").intensity_bins] == list(bins)
     with raw(store.path) as conn:
         rows = conn.execute(
             "SELECT start_at, energy_kwh, intensity_g_per_kwh, source FROM "

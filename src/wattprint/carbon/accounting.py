@@ -170,7 +170,7 @@ def require_aware(when: datetime, what: str) -> datetime:
     return when
 
 
-class _Curve:
+class EnergyCurve:
     """The run's total cumulative energy (J) as a piecewise-linear function of seconds."""
 
     def __init__(self, timeline: TimelineData) -> None:
@@ -247,7 +247,7 @@ def _split(
     require_aware(started_at, "started_at")
     if uncovered not in ("error", "nearest"):
         raise ConfigError(f"uncovered must be 'error' or 'nearest', got {uncovered!r}")
-    curve = _Curve(timeline)
+    curve = EnergyCurve(timeline)
     ordered = _spans(started_at, bins)
     energy_j = [0.0] * len(bins)
     for start_s, end_s, i in ordered:

@@ -1,9 +1,15 @@
-"""Cloud regions as zones: ``aws:eu-west-1``, ``gcp:europe-west4``, ``azure:westeurope``.
+"""Cloud regions: ``aws:eu-west-1``, ``gcp:europe-west4``, ``azure:westeurope``.
 
 The table ``wattprint/data/cloud_regions.csv`` (built by ``scripts/build_cloud_regions.py``) maps
 each region to the grid zone it draws from (``US-VA`` for AWS ``us-east-1``, a country code
 elsewhere) and, for GCP, to Google's own grid figure for the region. It is read on first use,
 never at import.
+
+This module only reads the table and says what a row means; it imports no other carbon module
+but :mod:`wattprint.carbon.intensity` (for the :class:`Intensity` value). The zone registry,
+:mod:`wattprint.carbon.zones`, loads the rows as zones of kind ``cloud`` (with
+:attr:`Region.name`, :attr:`Region.parent` and :attr:`Region.aliases`) and asks
+:func:`region_intensity` for their intensity, so cloud codes work wherever zones are used.
 
 Spellings accepted (case-insensitive): ``provider:region`` and ``provider/region``, with the
 provider's programmatic region name (``azure:westeurope``, not ``West Europe``).
@@ -11,32 +17,26 @@ provider's programmatic region name (``azure:westeurope``, not ``West Europe``).
 Intensity of a cloud zone: Google's figure for a GCP region
 (source ``Google region-carbon-info 2024, Apache-2.0``), else the grid zone's bundled row,
 labelled with a note such as ``grid zone US-VA (region us-east-1)``.
-
-Registration: :func:`ensure_registered` adds the table to the zone registry with
-:func:`wattprint.carbon.zones.register_extension`. It is idempotent and cheap; the registry
-builder (``zones._registry``) should call it first, so that cloud codes work wherever zones are
-used::
-
-    from wattprint.carbon.cloud import ensure_registered; ensure_registered()
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from wattprint.carbon import zones
 from wattprint.carbon.intensity import Intensity
-from wattprint.carbon.zones import Zone
+from wattprint.errors import ConfigError
 
-EXTENSION = "cloud"
 CLOUD_FILE = "cloud_regions.csv"
 PROVIDERS = ("aws", "gcp", "azure")
 PROVIDER_LABEL = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}
 GOOGLE_SOURCE = "Google region-carbon-info 2024, Apache-2.0"
+EXAMPLE = "'aws:eu-west-1'"
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,22 @@ class Region:
     licence: str
     pue: float | None
 
+    @property
+    def name(self) -> str:
+        """The region's zone name, e.g. ``AWS eu-west-1 (Ireland)``."""
+        return f"{PROVIDER_LABEL[self.provider]} {self.region} ({self.location})"
+
+    @property
+    def parent(self) -> str:
+        """The country of the grid zone: a grid zone is a country code or an ISO 3166-2 code
+        (``US-VA``), so it is the part before the dash."""
+        return self.grid_zone.split("-", 1)[0]
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Other spellings of :attr:`code` (``aws/eu-west-1``)."""
+        return (f"{self.provider}/{self.region}",)
+
 
 def _float(text: str) -> float | None:
     return float(text) if text.strip() else None
@@ -63,7 +79,7 @@ def _float(text: str) -> float | None:
 @lru_cache(maxsize=1)
 def regions() -> dict[str, Region]:
     """Every bundled cloud region by canonical code (``aws:eu-west-1``); read once."""
-    from importlib import resources  # deferred, as in zones._read
+    from importlib import resources  # deferred: importlib.resources costs ~5 ms to import
 
     text = (resources.files("wattprint.data") / CLOUD_FILE).read_text(encoding="utf-8")
     out: dict[str, Region] = {}
@@ -85,68 +101,67 @@ def regions() -> dict[str, Region]:
     return out
 
 
-def _aliases(r: Region) -> list[str]:
-    return [f"{r.provider}/{r.region}"]
-
-
-def _zones() -> Iterator[tuple[Zone, Sequence[str]]]:
-    for r in regions().values():
-        # Called while the registry is being built: no lookups here. Grid zones are a country
-        # code or an ISO 3166-2 code (``US-VA``), so the country is the part before the dash.
-        parent = r.grid_zone.split("-", 1)[0]
-        name = f"{PROVIDER_LABEL[r.provider]} {r.region} ({r.location})"
-        yield Zone(r.code, name, "cloud", parent), _aliases(r)
-
-
-def _intensity(zone: Zone) -> Intensity | None:
-    r = regions().get(zone.code)
-    if r is None:
-        return None
+def region_intensity(r: Region, grid: Callable[[str], Intensity]) -> Intensity:
+    """The intensity of a cloud region: Google's figure when the table has one, else the row
+    of its grid zone (``grid(r.grid_zone)``, the registry's own lookup) with a note saying so."""
     if r.provider_intensity_g_per_kwh is not None:
         cfe = f"; Google CFE {r.provider_cfe_pct:g}%" if r.provider_cfe_pct is not None else ""
         return Intensity(
-            zone=zone.code,
+            zone=r.code,
             intensity_g_per_kwh=r.provider_intensity_g_per_kwh,
             year=r.year,
             source=GOOGLE_SOURCE,
             licence="Apache-2.0",
-            name=zone.name,
+            name=r.name,
             note=f"Google's grid figure for region {r.region} (location-based){cfe}",
         )
-    grid = zones.intensity(r.grid_zone)
+    row = grid(r.grid_zone)
     note = f"grid zone {r.grid_zone} (region {r.region})"
     return Intensity(
-        zone=zone.code,
-        intensity_g_per_kwh=grid.intensity_g_per_kwh,
-        year=grid.year,
-        source=grid.source,
-        licence=grid.licence,
-        name=zone.name,
-        note=f"{note}; {grid.note}" if grid.note else note,
+        zone=r.code,
+        intensity_g_per_kwh=row.intensity_g_per_kwh,
+        year=row.year,
+        source=row.source,
+        licence=row.licence,
+        name=r.name,
+        note=f"{note}; {row.note}" if row.note else note,
     )
 
 
-def ensure_registered() -> None:
-    """Register the cloud regions with the zone registry (once; later calls do nothing)."""
-    if EXTENSION not in zones._EXTENSIONS:
-        zones.register_extension(EXTENSION, _zones, _intensity)
+def _key(text: str) -> str:
+    """``text`` as a canonical code, if it spells one: the zone registry's normalisation
+    (case, blanks, ``_`` for ``-``), and ``provider/region`` for ``provider:region``."""
+    key = re.sub(r"\s+", " ", text.strip().replace("_", "-")).casefold()
+    return key.replace("/", ":", 1)
 
 
 def region(code: str) -> Region:
-    """The bundled row of a cloud region code or alias (``AWS/eu-west-1``); else ConfigError."""
-    ensure_registered()
-    z = zones.lookup_zone(code)
-    r = regions().get(z.code)
-    if r is None:
-        from wattprint.errors import ConfigError
-
-        raise ConfigError(f"{code!r} is zone {z.code}, not a cloud region such as 'aws:eu-west-1'")
-    return r
+    """The bundled row of a cloud region code or alias (``AWS/eu-west-1``); else ConfigError,
+    with close matches for an unknown region of a known provider."""
+    table = regions()
+    key = _key(code)
+    found = table.get(key)
+    if found is not None:
+        return found
+    provider = key.split(":", 1)[0] if ":" in key else ""
+    shown = code if len(code) <= 60 else code[:57] + "..."
+    if provider not in PROVIDERS:
+        raise ConfigError(
+            f"{shown!r} is not a cloud region: give provider:region such as {EXAMPLE} "
+            f"(providers: {', '.join(PROVIDERS)})"
+        )
+    close = difflib.get_close_matches(key, list(table), n=3, cutoff=0.6)
+    did = (
+        "did you mean " + ", ".join(f"{c} ({table[c].name})" for c in close) + "? " if close else ""
+    )
+    raise ConfigError(
+        f"unknown cloud region {shown!r}: {did}`wattprint zones {provider}:` lists them"
+    )
 
 
 def region_pue(code: str) -> float | None:
     """The region's published PUE when the bundled table has one, else None.
 
-    Unknown codes raise ConfigError (with close matches), like any zone lookup.
+    Unknown codes raise ConfigError (with close matches), as :func:`region` does.
     """
     return region(code).pue

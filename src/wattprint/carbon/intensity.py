@@ -1,14 +1,13 @@
 """Grid carbon intensity of a zone, from the bundled tables (no location guessing here).
 
 The tables are loaded on first use, never at import; see :mod:`wattprint.carbon.zones`.
+:func:`lookup` and :func:`zones` are a facade over that registry, which they import when called:
+the registry imports this module (for :class:`Intensity`), never the other way at import time.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-
-ENV_ZONE = "WATTPRINT_ZONE"
 
 
 @dataclass(frozen=True)
@@ -23,21 +22,7 @@ class Intensity:
     name: str = ""
     note: str = ""
 
-
-def zones() -> list[str]:
-    """Every known canonical zone code, sorted."""
-    from wattprint.carbon import zones as registry
-
-    return [z.code for z in registry.all_zones()]
-
-
-def lookup(zone: str) -> Intensity:
-    """Intensity of a zone code, alias or name (case-insensitive); unknown -> ConfigError."""
-    from wattprint.carbon import zones as registry
-
-    return registry.intensity(registry.lookup_zone(zone))
-
-
-def zone_from_env() -> str | None:
-    value = os.environ.get(ENV_ZONE, "").strip()
-    return value or None
+    @property
+    def label(self) -> str:
+        """How the record names this value's source: the one place it is formatted."""
+        return f"{self.source}, {self.year or 'undated'}"

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wattprint.errors import ConfigError
+from wattprint.settings import env_name
 
 if TYPE_CHECKING:
     import urllib.request
@@ -218,8 +219,9 @@ def geolocate_ip(url: str, timeout_s: float = IP_TIMEOUT_S) -> GeoIP | None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"IP geolocation URL {url!r} is not an http(s) URL: set WATTPRINT_IP_GEOLOCATION_URL "
-            "or ip_geolocation_url to one such as https://ipapi.co/json/"
+            f"IP geolocation URL {url!r} is not an http(s) URL: set "
+            f"{env_name('ip_geolocation_url')} or ip_geolocation_url to one such as "
+            "https://ipapi.co/json/"
         )
     headers = {"Accept": "application/json", "User-Agent": f"wattprint/{__version__}"}
     try:

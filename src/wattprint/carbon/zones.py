@@ -13,8 +13,11 @@ For a sub-national zone the order is: a dated non-ODbL row (eGRID, China MEE) ->
 Maps row (ODbL, separate file) -> an undated eco2ai row. So Electricity Maps is used for the zones
 only it has and is preferred over eco2ai's undated values (e.g. ``CA-ON``, ``AU-NSW``).
 
-Extensions (e.g. cloud regions) plug in with :func:`register_extension`: the loader is called
-lazily when the registry is built, and its resolver gives the intensity of its zones.
+Cloud regions (``aws:eu-west-1``, ``gcp:europe-west4``, ``azure:westeurope``) are zones too: the
+registry loads them itself from :func:`wattprint.carbon.cloud.regions` (after the bundled tables,
+so a bundled code keeps its meaning) and prices them with
+:func:`wattprint.carbon.cloud.region_intensity`. :mod:`~wattprint.carbon.cloud` never imports
+this module: the dependency goes one way.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from wattprint.carbon import cloud
 from wattprint.carbon.intensity import Intensity
 from wattprint.errors import ConfigError
 
@@ -81,26 +84,6 @@ class Zone:
     parent: str | None = None
 
 
-ZoneLoader = Callable[[], Iterable[tuple[Zone, Sequence[str]]]]
-IntensityResolver = Callable[[Zone], "Intensity | None"]
-
-_EXTENSIONS: dict[str, tuple[ZoneLoader, IntensityResolver | None]] = {}
-
-
-def register_extension(
-    name: str, zones: ZoneLoader, intensity: IntensityResolver | None = None
-) -> None:
-    """Add zones (with their aliases) from another table, e.g. cloud regions.
-
-    ``zones()`` is called lazily, when the registry is next built, and yields
-    ``(Zone, aliases)``; ``intensity(zone)`` returns the row for one of its zones (or None).
-    Registering again under the same name replaces the extension. Codes already in the bundled
-    tables keep their meaning; an extension's alias never overrides an existing key.
-    """
-    _EXTENSIONS[name] = (zones, intensity)
-    _registry.cache_clear()
-
-
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().replace("_", "-")).casefold()
 
@@ -141,9 +124,6 @@ def _rank(row: dict[str, str]) -> int:
 
 @lru_cache(maxsize=1)
 def _registry() -> _Registry:
-    from wattprint.carbon.cloud import ensure_registered
-
-    ensure_registered()  # cloud regions (aws:..., gcp:..., azure:...) join the registry
     zones: dict[str, Zone] = {}
     rows: dict[str, list[dict[str, str]]] = {}
     keys: dict[str, str] = {}
@@ -180,12 +160,11 @@ def _registry() -> _Registry:
     for name, codes in names.items():
         if len(codes) == 1:
             keys.setdefault(name, next(iter(codes)))
-    for loader, _ in _EXTENSIONS.values():
-        for zone, extra in loader():
-            zones.setdefault(zone.code, zone)
-            keys.setdefault(_norm(zone.code), zone.code)
-            for alias in extra:
-                keys.setdefault(_norm(alias), zone.code)
+    for cr in cloud.regions().values():  # aws:..., gcp:..., azure:...
+        zones.setdefault(cr.code, Zone(cr.code, cr.name, "cloud", cr.parent))
+        keys.setdefault(_norm(cr.code), cr.code)
+        for alias in cr.aliases:
+            keys.setdefault(_norm(alias), cr.code)
     return _Registry(zones, keys, rows)
 
 
@@ -247,8 +226,7 @@ def intensity(zone: Zone | str) -> Intensity:
     cands = reg.rows.get(z.code)
     if cands:
         return _row_intensity(z, cands[0])
-    for _, resolver in _EXTENSIONS.values():
-        found = resolver(z) if resolver else None
-        if found is not None:
-            return found
+    region = cloud.regions().get(z.code) if z.kind == "cloud" else None
+    if region is not None:
+        return cloud.region_intensity(region, intensity)
     raise ConfigError(f"no intensity for zone {z.code!r}: use its country code or 'world'")

@@ -1,4 +1,5 @@
-"""Command line: ``wattprint devices | run | runs | show | summary | verify | export | import``.
+"""Command line: ``wattprint devices | run | runs | show | summary | verify | export | import |
+intensity | zones | compare | settings``.
 
 Bad input exits 2 with one line on stderr that says what to do instead.
 """
@@ -23,7 +24,39 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# command -> (module, the function that adds its parser, its handler). A command's module is
+# imported only when that command runs (or for --help), so `wattprint run` loads no view code.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "devices": ("wattprint.cli.devices", "add_parser", "devices"),
+    "run": ("wattprint.cli.run", "add_parser", "run"),
+    "runs": ("wattprint.cli.views", "add_parsers", "runs"),
+    "show": ("wattprint.cli.views", "add_parsers", "show"),
+    "summary": ("wattprint.cli.views", "add_parsers", "summary"),
+    "verify": ("wattprint.cli.records_cmds", "add_parsers", "verify"),
+    "export": ("wattprint.cli.records_cmds", "add_parsers", "export"),
+    "import": ("wattprint.cli.records_cmds", "add_parsers", "import_"),
+    "intensity": ("wattprint.cli.carbon_cmds", "add_parsers", "intensity"),
+    "zones": ("wattprint.cli.carbon_cmds", "add_parsers", "zones_"),
+    "compare": ("wattprint.cli.carbon_cmds", "add_compare_parser", "compare"),
+    "settings": ("wattprint.cli.settings_cmd", "add_parser", "settings"),
+}
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option), if known."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, the full parser of that command alone (the others as bare
+    names), which spares importing every command's module."""
+    import importlib
+
     from wattprint import __version__
 
     parser = _Parser(
@@ -32,17 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"wattprint {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    p = sub.add_parser("devices", help="list what can be measured here, and how")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
-    from wattprint.cli import carbon_cmds, records_cmds, run, views
-
-    run.add_parser(sub)
-    views.add_parsers(sub)
-    records_cmds.add_parsers(sub)
-    carbon_cmds.add_parsers(sub)
-    carbon_cmds.add_compare_parser(sub)
+    for name, (module, adder, _) in COMMANDS.items():
+        if (only is None or name == only) and name not in sub.choices:
+            getattr(importlib.import_module(module), adder)(sub)
+    for name in COMMANDS:
+        if name not in sub.choices:
+            sub.add_parser(name)
     return parser
 
 
@@ -61,28 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     warnings.showwarning = _show_warning  # one line per warning, no source excerpt
     try:
-        parser = build_parser()
+        parser = build_parser(_command_in(args_list))
         args = parser.parse_args(args_list)
-        if args.command == "devices":
-            from wattprint.cli.devices import devices
-
-            return devices(args)
-        handlers = {
-            "run": ("wattprint.cli.run", "run"),
-            "runs": ("wattprint.cli.views", "runs"),
-            "show": ("wattprint.cli.views", "show"),
-            "summary": ("wattprint.cli.views", "summary"),
-            "verify": ("wattprint.cli.records_cmds", "verify"),
-            "export": ("wattprint.cli.records_cmds", "export"),
-            "import": ("wattprint.cli.records_cmds", "import_"),
-            "intensity": ("wattprint.cli.carbon_cmds", "intensity"),
-            "zones": ("wattprint.cli.carbon_cmds", "zones_"),
-            "compare": ("wattprint.cli.carbon_cmds", "compare"),
-        }
-        if args.command in handlers:
+        if args.command in COMMANDS:
             import importlib
 
-            module, name = handlers[args.command]
+            module, _, name = COMMANDS[args.command]
             handler: Callable[[argparse.Namespace], int] = getattr(
                 importlib.import_module(module), name
             )

@@ -22,24 +22,27 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _live(zone_code: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The latest bin from the configured provider ($WATTPRINT_INTENSITY_PROVIDER), if any:
+    """The latest bin from the provider the intensity_provider setting names, if any:
     (bin as a dict, problem). No provider configured: (None, None) and no network."""
-    import os
     from datetime import datetime, timedelta, timezone
 
-    from wattprint.carbon.providers import ENV_PROVIDER, configured_provider
+    from wattprint.carbon import providers
     from wattprint.errors import ProviderError
+    from wattprint.settings import setting
 
-    if not os.environ.get(ENV_PROVIDER, "").strip():
+    name = setting("intensity_provider")  # only the settings this needs: others are not its
+    if not isinstance(name, str):
         return None, None
-    provider = configured_provider()
+    token = setting("electricitymaps_token") if name == "electricitymaps" else None
+    assert token is None or isinstance(token, str)
+    provider = providers.get_provider(name, token=token)
     now = datetime.now(timezone.utc)
     try:
-        bins = provider.history(zone_code, now - timedelta(hours=3), now) if provider else []
+        bins = provider.history(zone_code, now - timedelta(hours=3), now)
     except ProviderError as exc:
         return None, str(exc)
     if not bins:
-        return None, f"{provider.name if provider else ''} has no recent data for {zone_code}"
+        return None, f"{provider.name} has no recent data for {zone_code}"
     last = bins[-1]
     return {
         "start": last.start.isoformat(),

@@ -9,8 +9,15 @@ from typing import Any
 from wattprint.sensors.discovery import HardwareOptions, discover
 
 
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("devices", help="list what can be measured here, and how")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
 def devices(args: argparse.Namespace) -> int:
-    found = discover(HardwareOptions())
+    from wattprint.settings import resolve
+
+    found = discover(HardwareOptions().with_settings(resolve()))
     sensors = [s.info for s in found.sensors]
     if args.json:
         doc: dict[str, Any] = {

@@ -15,7 +15,7 @@ IMPORT_FORMATS = ("eco2ai", "codecarbon", "csv", "jsonl")
 
 
 def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("verify", help="check the store's HMAC chain (WATTPRINT_SIGNING_KEY)")
+    p = sub.add_parser("verify", help="check the store's HMAC chain (the signing_key setting)")
     p.add_argument("--db", metavar="PATH", help="run store")
 
     p = sub.add_parser("export", help="write runs as CSV, Eco2AI CSV, JSON Lines or JSON")
@@ -39,11 +39,14 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def verify(args: argparse.Namespace) -> int:
-    from wattprint.records.signing import ENV_KEY, key_from_env, verify
+    from wattprint.records.signing import configured_key, verify
+    from wattprint.settings import env_name
 
-    key = key_from_env()
+    key = configured_key()
     if key is None:
-        raise UsageError(f"no signing key: set {ENV_KEY} to the key the runs were signed with")
+        raise UsageError(
+            f"no signing key: set {env_name('signing_key')} to the key the runs were signed with"
+        )
     with open_store(args.db) as store:
         report = verify(store, key)
     for warning in report.warnings:

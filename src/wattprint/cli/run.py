@@ -7,7 +7,6 @@ is checked before it starts: a bad option costs a one-line error (exit 2), never
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import sys
 from pathlib import Path
@@ -17,7 +16,8 @@ from wattprint.cli.child import ChildRunner, exit_code
 from wattprint.cli.format import duration, energy, mass
 from wattprint.errors import UsageError, WattprintError
 from wattprint.records.jsonfile import check_output_path
-from wattprint.records.run import J_PER_KWH, Run
+from wattprint.records.run import Run
+from wattprint.settings import BY_NAME, env_name, resolve
 
 if TYPE_CHECKING:
     from wattprint.tracker import Tracker
@@ -27,47 +27,48 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "run", help="run a command and measure it", usage="wattprint run [options] -- CMD [ARGS...]"
     )
-    p.add_argument("--project", default="default", help="project name (default: default)")
-    p.add_argument("--experiment", help="experiment name or description")
-    p.add_argument("--tag", action="append", default=[], help="a tag; repeat for more")
-    p.add_argument("--zone", help="grid zone for CO2, e.g. DE, FR, US (default: $WATTPRINT_ZONE)")
-    p.add_argument(
-        "--scope",
-        default="process",
-        help="process (the command's process tree, default) or machine",
-    )
-    p.add_argument(
-        "--interval",
-        type=float,
-        default=1.0,
-        metavar="S",
-        help="seconds between samples (default 1)",
-    )
-    p.add_argument(
-        "--pue",
-        default="1.0",
-        help="data-centre PUE: a number >= 1 (default 1), 'datacenter' (industry "
-        "average 1.58) or 'cloud' (the --zone cloud region's published PUE)",
-    )
-    p.add_argument(
-        "--tariff",
-        metavar="SPEC",
-        help="electricity price per kWh, flat ('0.30') or by time of day "
-        "('00:00-07:00=0.15,07:00-24:00=0.30'; default: $WATTPRINT_TARIFF)",
-    )
+    # Every option is a setting: its check, default and environment variable are the table's
+    # (wattprint.settings), so a flag left out falls back to the environment and config file.
+    for name in (
+        "project",
+        "experiment",
+        "tags",
+        "zone",
+        "scope",
+        "interval_s",
+        "pue",
+        "tariff",
+        "db",
+        "checkpoint_s",
+    ):
+        s = BY_NAME[name]
+        assert s.flag is not None
+        default = "" if s.default in (None, ()) else f"; default {s.default}"
+        env = f"; ${s.env}" if s.env else ""
+        p.add_argument(
+            s.flag,
+            dest=name,
+            action="append" if name == "tags" else "store",
+            metavar="VALUE" if name != "tags" else "TAG",
+            help=f"{s.doc}{env}{default}",
+        )
     p.add_argument("--json", metavar="PATH", help="write the run record as JSON")
     p.add_argument("--csv", metavar="PATH", help="append the run as a row to a CSV file")
-    p.add_argument(
-        "--db", metavar="PATH", help="run store (default: $WATTPRINT_DB or the user data directory)"
-    )
-    p.add_argument(
-        "--checkpoint",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="seconds between checkpoints of the record in the store (default 10)",
-    )
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
+
+
+SETTING_FLAGS = (
+    "project",
+    "experiment",
+    "tags",
+    "zone",
+    "scope",
+    "interval_s",
+    "pue",
+    "tariff",
+    "db",
+    "checkpoint_s",
+)
 
 
 def _check_csv_header(path: Path) -> None:
@@ -84,35 +85,6 @@ def _check_csv_header(path: Path) -> None:
         )
 
 
-def _check_numbers(args: argparse.Namespace) -> None:
-    from wattprint.tracker import MAX_INTERVAL_S, MIN_INTERVAL_S
-
-    if not (math.isfinite(args.interval) and MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S):
-        raise UsageError(
-            f"--interval {args.interval:g} is out of range; give seconds between "
-            f"samples, {MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g}, e.g. --interval 1"
-        )
-    if args.pue not in ("datacenter", "cloud"):
-        try:
-            args.pue = float(args.pue)
-        except ValueError:
-            args.pue = math.nan
-        if not (math.isfinite(args.pue) and args.pue >= 1.0):
-            raise UsageError(
-                "--pue is not a number >= 1; PUE is facility energy / IT energy (1.0 = no "
-                "overhead), or give --pue datacenter (1.58) or --pue cloud"
-            )
-    if not (math.isfinite(args.checkpoint) and 0 < args.checkpoint <= 60):
-        raise UsageError(
-            f"--checkpoint {args.checkpoint:g} is out of range; give seconds between "
-            "checkpoints, up to 60, e.g. --checkpoint 10"
-        )
-    if args.scope not in ("process", "machine"):
-        raise UsageError(
-            f"--scope {args.scope!r} is unknown; use --scope process (default) or --scope machine"
-        )
-
-
 class StatusLine:
     """A live one-line status on a terminal (stderr), redrawn about once a second."""
 
@@ -122,19 +94,15 @@ class StatusLine:
         self._shown = False
 
     def update(self) -> None:
-        meter = self.tracker.meter
-        last = meter.last if meter is not None else None
-        first = meter.timeline.t_s[0] if meter is not None and len(meter.timeline) else None
-        if not self.enabled or last is None or first is None:
+        live = self.tracker.live() if self.enabled else None
+        if live is None or live.elapsed_s <= 0:
             return
-        elapsed_s = last.t_s - first
-        energy_j = sum(last.energy_j)
-        line = f"wattprint: {duration(elapsed_s)}, {energy(energy_j / J_PER_KWH)}"
-        if elapsed_s > 0:
-            line += f", {energy_j / elapsed_s:.3g} W average"
-        co2 = self.tracker.co2_kg(energy_j / J_PER_KWH)
-        if co2 is not None:
-            line += f", {mass(co2)} CO2e"
+        line = (
+            f"wattprint: {duration(live.elapsed_s)}, {energy(live.energy_kwh)}, "
+            f"{live.mean_power_w:.3g} W average"
+        )
+        if live.co2_kg is not None:
+            line += f", {mass(live.co2_kg)} CO2e"
         sys.stderr.write(f"\r\x1b[2K{line}")
         sys.stderr.flush()
         self._shown = True
@@ -153,13 +121,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no command given; usage: wattprint run [options] -- CMD [ARGS...]")
     if shutil.which(cmd[0]) is None:
         raise UsageError(f"command not found: {cmd[0]!r}; check the name and PATH")
-    _check_numbers(args)
+    given = {name: getattr(args, name) for name in SETTING_FLAGS}
+    settings = resolve(given, flags=True)  # every flag, variable and config value, checked now
     json_path = Path(args.json) if args.json else None
     if json_path is not None:
         check_output_path(json_path, "--json")
-    from wattprint.records.signing import key_from_env
-
-    key_from_env()  # a bad WATTPRINT_SIGNING_KEY is an error now, not after the command
     csv_path = Path(args.csv) if args.csv else None
     if csv_path is not None:
         check_output_path(csv_path, "--csv")
@@ -167,19 +133,9 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.records.jsonfile import write_json
     from wattprint.tracker import Tracker
 
-    tracker = Tracker(
-        project=args.project,
-        experiment=args.experiment,
-        tags=args.tag,
-        zone=args.zone,
-        scope=args.scope,
-        interval_s=args.interval,
-        pue=args.pue,
-        tariff=args.tariff,
-        db=args.db,  # None: the default store; an explicit unwritable path is an error here
-        checkpoint_s=args.checkpoint,
-        command=cmd,
-    )
+    # The settings as resolved (an explicit unwritable --db is an error here, before the
+    # command; the default store only warns if it fails later).
+    tracker = Tracker(command=cmd, settings=settings)
     status = StatusLine(tracker)
     with ChildRunner() as runner:  # before start(): the sampler thread inherits the signal mask
         tracker.start()
@@ -220,7 +176,7 @@ def summary(run: Run, stored: bool = True) -> str:
             f"g/kWh, PUE {run.pue:g})"
         )
     else:
-        lines[0] += ", CO2 not computed: no zone (pass --zone or set WATTPRINT_ZONE)"
+        lines[0] += f", CO2 not computed: no zone (pass --zone or set {env_name('zone')})"
     if run.cost is not None:
         lines[0] += f", cost {run.cost:.4g}"
     for c in run.components:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from wattprint.cli.format import duration, energy, mass
 from wattprint.errors import UsageError
 from wattprint.records.run import Run
+from wattprint.settings import env_name
 
 if TYPE_CHECKING:
     from wattprint.records.store import RunStore
@@ -24,7 +25,9 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until", metavar="DATE", help="started before (a bare date includes it)")
     p.add_argument("--status", choices=("running", "finished", "failed", "interrupted"))
     p.add_argument(
-        "--db", metavar="PATH", help="run store (default: $WATTPRINT_DB or the user data directory)"
+        "--db",
+        metavar="PATH",
+        help=f"run store (default: ${env_name('db')}, the config file, or the user data directory)",
     )
 
 

@@ -26,6 +26,15 @@ ML_PACKAGES = (
 )
 
 
+def hostname() -> str:
+    try:
+        return os.uname().nodename
+    except AttributeError:  # Windows
+        import socket
+
+        return socket.gethostname()
+
+
 def user_name() -> str:
     for var in ("USER", "LOGNAME", "USERNAME"):
         if os.environ.get(var):

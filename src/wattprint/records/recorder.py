@@ -21,39 +21,11 @@ from wattprint.errors import WattprintError
 from wattprint.records.run import Run, TimelineData
 
 if TYPE_CHECKING:
-    from wattprint.meter import Meter
+    from wattprint.meter import Meter, Snapshot
     from wattprint.records.store import RunStore
 
-DISABLED = ("off", "none", "0", "false", "no")
 TICK_LOCK_TIMEOUT_S = 2.0
 FINISH_LOCK_TIMEOUT_S = 60.0
-
-
-ENV_DB = "WATTPRINT_DB"  # the same variable as records.store_db's, without importing sqlite3
-DEFAULT = Path()  # stands for "the platform's user data directory", resolved on first write
-
-
-def store_path(db: str | os.PathLike[str] | bool | None) -> tuple[Path | None, bool]:
-    """(path, explicit) of the store to record into; path None when recording is off, and
-    :data:`DEFAULT` for the user data directory (resolved later, off the caller's path).
-    ``db=None`` means $WATTPRINT_DB or that default."""
-    if db is False:
-        return None, True
-    if db is None or db is True:
-        env = os.environ.get(ENV_DB, "").strip()
-        if env.lower() in DISABLED:
-            return None, True
-        return (Path(env), True) if env else (DEFAULT, False)
-    return Path(db), True
-
-
-def timeline_data(meter: Meter, live: list[int], keys: list[str]) -> TimelineData:
-    tl = meter.timeline
-    t0 = tl.t_s[0] if len(tl.t_s) else 0.0
-    return TimelineData(
-        t_s=tuple(t - t0 for t in tl.t_s),
-        energy_j={key: tuple(tl.energy_j[i]) for i, key in zip(live, keys, strict=True)},
-    )
 
 
 class Recorder:
@@ -61,10 +33,15 @@ class Recorder:
     the caller's thread finishes). Store failures become warnings."""
 
     def __init__(
-        self, path: Path, warn: Callable[[str, str], None], checkpoint_s: float = 10.0
+        self,
+        path: Path | None,
+        warn: Callable[[str, str], None],
+        checkpoint_s: float = 10.0,
+        signing_key: bytes | None = None,
     ) -> None:
-        self.path = path
+        self.path = path  # None: the user data directory's store, resolved at the first write
         self._warn = warn
+        self._signing_key = signing_key
         self.checkpoint_s = checkpoint_s
         self._store: RunStore | None = None
         self._begun = False
@@ -78,7 +55,7 @@ class Recorder:
             from wattprint.records.store_db import default_db_path
 
             try:
-                if self.path is DEFAULT:
+                if self.path is None:
                     self.path = default_db_path()
                 # Short lock waits on the sampler thread: a tick must not stall sampling (or
                 # a fork, which waits for the tick) behind another process's long write.
@@ -86,6 +63,9 @@ class Recorder:
             except (WattprintError, OSError) as exc:
                 self._fail("open", exc)
         return self._store
+
+    def warn(self, key: str, message: str) -> None:
+        self._warn(key, message)
 
     @property
     def begun(self) -> bool:
@@ -146,11 +126,10 @@ class Recorder:
                 store.close()
                 return False
             try:
-                from wattprint.records.signing import key_from_env, sign_pending
+                if self._signing_key is not None:
+                    from wattprint.records.signing import sign_pending
 
-                key = key_from_env()
-                if key is not None:
-                    sign_pending(store, key)
+                    sign_pending(store, self._signing_key)
             except (WattprintError, OSError) as exc:
                 self._warn("store:sign", f"the run is stored in {self.path} but not signed: {exc}")
             finally:
@@ -168,3 +147,37 @@ class Recorder:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+class Checkpointer:
+    """What the sampler ticks for a run kept in the store: a meter reading, then the record's
+    first row (on the first tick, so ``start()`` never waits for the store) or a checkpoint
+    when one is due. ``record(snapshot)`` builds the run's record up to a reading."""
+
+    def __init__(
+        self,
+        meter: Meter,
+        recorder: Recorder,
+        record: Callable[[Snapshot], Run],
+        first: Snapshot,
+    ) -> None:
+        self._meter, self._recorder, self._record, self._first = meter, recorder, record, first
+
+    def tick(self) -> None:
+        recorder = self._recorder
+        if not recorder.begun:
+            try:
+                run = self._record(self._first)
+            except Exception:  # noqa: BLE001 - stop() raced this tick; it finishes the record
+                return
+            recorder.begin(run)
+            return
+        snap = self._meter.tick()
+        if snap is None or not recorder.due():
+            return
+        try:
+            run = self._record(snap)
+        except Exception as exc:  # noqa: BLE001 - stop() may have raced this tick
+            recorder.warn("checkpoint", f"could not checkpoint the run: {exc}")
+            return
+        recorder.checkpoint(run)  # the timeline is written once, at stop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 J_PER_KWH = 3.6e6
 
@@ -28,11 +28,17 @@ class ComponentEnergy:
         return self.energy_kwh * J_PER_KWH
 
 
+T = TypeVar("T")
+
+
+def _typed(cls: type[T], d: dict[str, Any]) -> T:
+    """``cls`` from a record's dict, ignoring keys a newer or older version wrote."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in d.items() if k in names})
+
+
 def _component(d: dict[str, Any]) -> ComponentEnergy:
-    names = {f.name for f in fields(ComponentEnergy)}
-    kw = {k: v for k, v in d.items() if k in names}
-    kw["notes"] = tuple(d.get("notes", ()))
-    return ComponentEnergy(**kw)
+    return _typed(ComponentEnergy, {**d, "notes": tuple(d.get("notes", ()))})
 
 
 def combined_uncertainty_pct(components: tuple[ComponentEnergy, ...]) -> float:
@@ -43,6 +49,63 @@ def combined_uncertainty_pct(components: tuple[ComponentEnergy, ...]) -> float:
         return 0.0
     abs_kwh = math.sqrt(sum((c.energy_kwh * c.uncertainty_pct / 100) ** 2 for c in components))
     return 100 * abs_kwh / total
+
+
+@dataclass(frozen=True)
+class IntensityBin:
+    """One time bin of a run's carbon accounting: its energy (before PUE), the intensity that
+    applied, where that came from (``source``; ``kind``: historical, forecast or static) and the
+    CO2 (energy x PUE x intensity)."""
+
+    start: str  # ISO 8601 UTC
+    end: str
+    energy_kwh: float
+    intensity_g_per_kwh: float
+    source: str
+    kind: str
+    co2_kg: float
+
+
+@dataclass(frozen=True)
+class Embodied:
+    """Manufacturing footprint of a run's devices, amortised linearly over their lifetime;
+    reported apart from the operational ``co2_kg``, never added into it."""
+
+    kgco2e: float
+    devices: int
+    device_class: str  # gpu
+    share_of_lifetime: float
+    uncertainty_pct: float
+    source: str
+    note: str = "manufacturing, amortised linearly; not in co2_kg"
+
+
+@dataclass(frozen=True)
+class Marginal:
+    """What the grid emitted *because* of the run (WattTime marginal rates), apart from the
+    average-based ``co2_kg``. Energy in hours without data went to the nearest hour with data
+    (``uncovered_kwh``)."""
+
+    co2_kg: float
+    intensity_g_per_kwh: float | None
+    region: str
+    source: str | None
+    uncovered_kwh: float
+    signal: str = "marginal"
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """A running run so far (``Tracker.live()``): what a status line or a callback shows."""
+
+    elapsed_s: float
+    energy_kwh: float  # attributed to the scope, before PUE
+    power_w: dict[str, float]  # per component ("cpu", "gpu"...), over the last sampling interval
+    co2_kg: float | None  # at the zone's bundled intensity; None without a zone
+
+    @property
+    def mean_power_w(self) -> float:
+        return self.energy_kwh * J_PER_KWH / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -96,12 +159,9 @@ class Run:
     # -- carbon accounting -------------------------------------------------------------------
     cost: float | None = None  # electricity cost with the configured tariff (energy x PUE)
     zone_resolved_by: str | None = None  # argument | env | config | cloud-metadata | ...
-    # Manufacturing footprint of the run's GPUs, amortised over their lifetime; kept apart
-    # from co2_kg (operational), never added into it. None without GPUs.
-    embodied_kgco2e: dict[str, Any] | None = None
-    # Marginal emissions (WattTime), apart from the average-based co2_kg. None when off.
-    marginal: dict[str, Any] | None = None
-    intensity_bins: tuple[dict[str, Any], ...] = ()  # per time bin: energy, intensity, source
+    embodied_kgco2e: Embodied | None = None  # the GPUs' manufacturing share; None without GPUs
+    marginal: Marginal | None = None  # marginal emissions (WattTime); None when not configured
+    intensity_bins: tuple[IntensityBin, ...] = ()  # per time bin: energy, intensity, source
 
     @property
     def energy_j(self) -> float:
@@ -121,7 +181,7 @@ class Run:
         d["components"] = list(d["components"])
         d["warnings"] = list(d["warnings"])
         d["tags"] = list(d["tags"])
-        d["intensity_bins"] = [dict(b) for b in d["intensity_bins"]]
+        d["intensity_bins"] = list(d["intensity_bins"])
         if d["command"] is not None:
             d["command"] = list(d["command"])
         return d
@@ -138,7 +198,11 @@ class Run:
         )
         kw["warnings"] = tuple(d.get("warnings", ()))
         kw["tags"] = tuple(d.get("tags", ()))
-        kw["intensity_bins"] = tuple(d.get("intensity_bins", ()))
+        kw["intensity_bins"] = tuple(_typed(IntensityBin, b) for b in d.get("intensity_bins") or ())
+        if d.get("embodied_kgco2e") is not None:
+            kw["embodied_kgco2e"] = _typed(Embodied, d["embodied_kgco2e"])
+        if d.get("marginal") is not None:
+            kw["marginal"] = _typed(Marginal, d["marginal"])
         if d.get("command") is not None:
             kw["command"] = tuple(d["command"])
         return cls(**kw)

@@ -9,7 +9,7 @@ with its own HMAC) makes deleting the newest runs visible too. What the chain ca
 the whole store replaced by an older copy of itself: keep the head (``verify`` reports it)
 somewhere else if that matters.
 
-The key is the user's secret (``WATTPRINT_SIGNING_KEY``, or bytes passed in). It is only ever
+The key is the user's secret (the ``signing_key`` setting, or bytes passed in). It is only ever
 an argument: it is never written to the database, logged, or put into an error message.
 
 Every field of ``Run.to_dict()`` is signed: a record no longer changes once its run has ended,
@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,21 +31,19 @@ from typing import Any
 from wattprint.errors import ConfigError, SigningError
 from wattprint.records.store import RunStore, get_meta, set_meta
 from wattprint.records.store_schema import record_mismatches
+from wattprint.settings import MIN_KEY_BYTES
 
-ENV_KEY = "WATTPRINT_SIGNING_KEY"
-MIN_KEY_BYTES = 16
 HEAD_KEY = "chain_head"
 _KEY_HINT = 'make one with: python -c "import secrets; print(secrets.token_hex(32))"'
 
 
-def key_from_env(environ: Mapping[str, str] | None = None) -> bytes | None:
-    """The signing key from ``$WATTPRINT_SIGNING_KEY`` (UTF-8 bytes), or None if unset."""
-    value = (os.environ if environ is None else environ).get(ENV_KEY, "")
-    if not value:
-        return None
-    key = value.encode()
-    _check_key(key)
-    return key
+def configured_key(environ: Mapping[str, str] | None = None) -> bytes | None:
+    """The ``signing_key`` setting (environment or config file) as UTF-8 bytes; None if unset.
+    A key too short is a ConfigError."""
+    from wattprint.settings import setting
+
+    value = setting("signing_key", environ=environ)
+    return value.encode() if isinstance(value, str) else None
 
 
 def _check_key(key: bytes) -> None:
@@ -135,7 +132,7 @@ def sign_pending(store: RunStore, key: bytes) -> int:
             if not _equal(mac, head.mac(key)):
                 raise SigningError(
                     f"the chain head in {store.path} does not verify with this key: a different "
-                    f"{ENV_KEY} signed it, or it was edited; run `wattprint verify`"
+                    f"signing key signed it, or it was edited; run `wattprint verify`"
                 )
         rows = conn.execute(
             "SELECT id, seq, status, record FROM runs WHERE seq > ? AND hmac IS NULL ORDER BY seq",
@@ -192,7 +189,8 @@ def _verify(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
         head_ok = _equal(mac, head.mac(key))
         if not head_ok:
             problems.append(
-                f"chain head does not verify with this key: wrong {ENV_KEY}, or the head was edited"
+                "chain head does not verify with this key: wrong signing key, or the head was "
+                "edited"
             )
     head_seq = head.seq if head is not None else 0
     rows = conn.execute(

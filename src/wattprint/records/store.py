@@ -26,10 +26,10 @@ from typing import Any
 
 from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
+from wattprint.records.context import hostname
 from wattprint.records.run import Run, TimelineData
 from wattprint.records.store_db import (
     BUSY_TIMEOUT_S,
-    ENV_DB,
     LOCK_TIMEOUT_S,
     Database,
     check_writable,
@@ -39,7 +39,6 @@ from wattprint.records.store_db import (
 )
 
 __all__ = [
-    "ENV_DB",
     "STALE_AFTER_S",
     "RunStore",
     "StoreError",
@@ -57,15 +56,6 @@ STALE_AFTER_S = 300.0
 
 
 # -- liveness -------------------------------------------------------------------------------
-def _hostname() -> str:
-    try:
-        return os.uname().nodename
-    except AttributeError:  # Windows
-        import socket
-
-        return socket.gethostname()
-
-
 @functools.lru_cache(maxsize=1)
 def host_key() -> str:
     """Where a pid means this process: hostname, pid namespace and boot (Linux).
@@ -73,7 +63,7 @@ def host_key() -> str:
     Two containers may share a hostname (``--network host``) but not a pid namespace, and a
     pid from before a reboot means nothing after it.
     """
-    parts = [_hostname()]
+    parts = [hostname()]
     try:
         parts.append(os.readlink("/proc/self/ns/pid"))
         parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())

@@ -21,7 +21,6 @@ from typing import TypeVar
 from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
 
-ENV_DB = "WATTPRINT_DB"
 #: How long SQLite itself waits for a lock, per attempt.
 BUSY_TIMEOUT_S = 10.0
 #: How long a write keeps retrying a locked database before it raises.
@@ -30,19 +29,23 @@ LOCK_TIMEOUT_S = 60.0
 T = TypeVar("T")
 D = TypeVar("D", bound="Database")
 
-_HINT = f"set {ENV_DB} to a writable file path"
+_HINT = "give a writable file path (--db PATH, or the db setting)"
 
 
-def default_db_path() -> Path:
-    """``$WATTPRINT_DB`` if set, else ``runs.sqlite3`` in the user's data directory."""
-    env = os.environ.get(ENV_DB, "").strip()
-    if env.lower() in ("off", "none", "0", "false", "no"):
+def default_db_path(db: str | None = None) -> Path:
+    """The store's path: ``db``, else the ``db`` setting (environment, config file), else
+    ``runs.sqlite3`` in the user's data directory. A store switched off is a StoreError."""
+    if db is None:
+        from wattprint.settings import setting
+
+        db = setting("db")  # type: ignore[assignment]
+    if db == "off":
         raise StoreError(
-            f"recording is switched off ({ENV_DB}={env}); set {ENV_DB} to the "
-            "store's path, or pass --db PATH"
+            "recording is switched off (the db setting is 'off'); give the store's path with "
+            "--db PATH or the db setting"
         )
-    if env:
-        return Path(env).expanduser()
+    if db:
+        return Path(db).expanduser()
     import platformdirs  # deferred: only the store needs it
 
     return Path(platformdirs.user_data_dir("wattprint")) / "runs.sqlite3"

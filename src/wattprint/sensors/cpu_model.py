@@ -15,9 +15,10 @@ from functools import cached_property
 from wattprint.errors import SensorUnavailableError
 from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
 from wattprint.sensors.cpuinfo import CpuInfo
+from wattprint.settings import env_name
 
-ENV_CPU_TDP_W = "WATTPRINT_CPU_TDP_W"
-ENV_CPU_MODEL = "WATTPRINT_CPU_MODEL"
+ENV_CPU_TDP_W = env_name("cpu_tdp_w")
+ENV_CPU_MODEL = env_name("cpu_model")
 
 #: Power of one logical CPU at full load when the CPU model is unknown. Server and desktop
 #: parts span ~2-8 W per thread (EPYC 7763: 280 W / 128 = 2.2; Xeon Gold 6248: 150 W / 40 =

@@ -6,13 +6,12 @@ listed with the reason, so ``wattprint devices`` can tell a user how to get a be
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wattprint.errors import (
-    ConfigError,
     SensorError,
     SensorPermissionError,
     SensorUnavailableError,
@@ -21,8 +20,6 @@ from wattprint.sensors import cpu_db
 from wattprint.sensors.base import Component, Sensor
 from wattprint.sensors.cgroup import CgroupCpu, read_cgroup_cpu
 from wattprint.sensors.cpu_model import (
-    ENV_CPU_MODEL,
-    ENV_CPU_TDP_W,
     CpuModelSensor,
     CpuPowerSpec,
     resolve_cpu_power,
@@ -35,21 +32,34 @@ from wattprint.sensors.rapl import RaplSensor, discover_rapl, powercap_dir
 from wattprint.sensors.storage_model import discover_storage
 from wattprint.sensors.usage import cpu_capacity
 
+if TYPE_CHECKING:
+    from wattprint.settings import Settings
+
 
 @dataclass(frozen=True)
 class HardwareOptions:
     """Where to look and what the user overrides. Paths are configurable for containers with
     bind-mounted sysfs, and for tests."""
 
-    powercap_dir: Path | None = None  # default: $WATTPRINT_POWERCAP_DIR or /sys/class/powercap
+    powercap_dir: Path | None = None  # default: /sys/class/powercap
     proc_dir: Path = Path("/proc")
     sys_dir: Path = Path("/sys")
     cgroup_root: Path = Path("/sys/fs/cgroup")
-    cpu_tdp_w: float | None = None  # default: $WATTPRINT_CPU_TDP_W
-    cpu_model: str | None = None  # default: $WATTPRINT_CPU_MODEL
+    cpu_tdp_w: float | None = None  # default: from the CPU database
+    cpu_model: str | None = None  # default: the detected model
     storage: bool = True
     gpu: bool = True
     gpu_ids: tuple[int | str, ...] | None = None  # within CUDA_VISIBLE_DEVICES; None: all
+
+    def with_settings(self, settings: Settings) -> HardwareOptions:
+        """These options with the user's settings filled in where they say nothing."""
+        return replace(
+            self,
+            powercap_dir=self.powercap_dir or Path(settings.powercap_dir),
+            cpu_tdp_w=settings.cpu_tdp_w if settings.cpu_tdp_w is not None else self.cpu_tdp_w,
+            cpu_model=settings.cpu_model or self.cpu_model,
+            gpu_ids=settings.gpu_ids if settings.gpu_ids is not None else self.gpu_ids,
+        )
 
 
 @dataclass(frozen=True)
@@ -80,27 +90,6 @@ class Discovery:
             isinstance(s, RaplSensor) and s.zone.component is Component.CPU for s in self.sensors
         )
         return None if uses_rapl else self.cgroup
-
-
-def env_tdp_w() -> float | None:
-    raw = os.environ.get(ENV_CPU_TDP_W, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{ENV_CPU_TDP_W}={raw!r} is not a number; give watts, e.g. {ENV_CPU_TDP_W}=150"
-        ) from None
-    return check_tdp_w(value, ENV_CPU_TDP_W)
-
-
-def check_tdp_w(value: float, what: str = "cpu_tdp_w") -> float:
-    if not (0 < value < 5000):
-        raise ConfigError(
-            f"{what}={value!r} is not a plausible TDP; give the watts of one CPU package, e.g. 150"
-        )
-    return value
 
 
 def _db_lookup(name: str) -> tuple[str, float, int | None] | None:
@@ -142,9 +131,7 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
     if cpu_rapl:
         sensors.extend(cpu_rapl)
     else:
-        tdp_w = opts.cpu_tdp_w if opts.cpu_tdp_w is not None else env_tdp_w()
-        model = opts.cpu_model or os.environ.get(ENV_CPU_MODEL, "").strip() or None
-        resolve = partial(_resolve, cpu, capacity, tdp_w, model)
+        resolve = partial(_resolve, cpu, capacity, opts.cpu_tdp_w, opts.cpu_model)
         sensors.append(CpuModelSensor(resolve))
 
     dram = [s for s in rapl if s.info.component is Component.RAM]

@@ -24,9 +24,10 @@ from wattprint.errors import SensorError, SensorPermissionError, SensorUnavailab
 from wattprint.sensors.base import Component, Provenance, Sensor, SensorInfo, Step, Usage
 from wattprint.sensors.counters import counter_delta, max_safe_interval_s
 from wattprint.sensors.pread import PreadFile
+from wattprint.settings import env_name
 
+_POWERCAP_VAR = env_name("powercap_dir")
 DEFAULT_POWERCAP_DIR = Path("/sys/class/powercap")
-ENV_POWERCAP_DIR = "WATTPRINT_POWERCAP_DIR"
 
 #: Upper bound on a zone's power when the kernel does not publish one (constraint files are
 #: absent in some VMs and on AMD). Used for wrap plausibility and the read interval only.
@@ -56,8 +57,7 @@ class RaplZone:
 def powercap_dir(override: str | os.PathLike[str] | None = None) -> Path:
     if override is not None:
         return Path(override)
-    env = os.environ.get(ENV_POWERCAP_DIR)
-    return Path(env) if env else DEFAULT_POWERCAP_DIR
+    return DEFAULT_POWERCAP_DIR
 
 
 def _read_text(path: Path) -> str:
@@ -115,7 +115,7 @@ def find_zones(root: Path) -> list[RaplZone]:
         raise SensorUnavailableError(
             f"no powercap directory at {root} (VMs and CPUs without RAPL have none; in a "
             "container, bind-mount the host's /sys/devices/virtual/powercap and set "
-            f"{ENV_POWERCAP_DIR} to it)"
+            f"{_POWERCAP_VAR} to it)"
         )
     entries: dict[str, list[tuple[int, int | None, Path]]] = {}
     for name, entry in _zone_entries(root).items():
@@ -150,7 +150,7 @@ def find_zones(root: Path) -> list[RaplZone]:
         raise SensorUnavailableError(
             f"no RAPL package zones under {root} (in a container the zones may be masked: "
             "bind-mount the host's /sys/devices/virtual/powercap and set "
-            f"{ENV_POWERCAP_DIR} to it)"
+            f"{_POWERCAP_VAR} to it)"
         )
     return zones
 
@@ -160,7 +160,7 @@ def permission_message(path: Path) -> str:
         f"RAPL energy counters ({path}) are readable by root only since CVE-2020-8694; "
         "run as root, grant read access (e.g. `sudo chmod a+r "
         f"{path.parent.parent}/intel-rapl:*/energy_uj` or a udev rule), or bind-mount a readable "
-        f"copy and set {ENV_POWERCAP_DIR}; using the CPU model meanwhile"
+        f"copy and set {_POWERCAP_VAR}; using the CPU model meanwhile"
     )
 
 

@@ -24,13 +24,6 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.fail("a test tried to use the network (urllib.request.urlopen)")
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    for var in (
-        "WATTPRINT_ELECTRICITYMAPS_TOKEN",
-        "WATTPRINT_WATTTIME_USER",
-        "WATTPRINT_WATTTIME_PASSWORD",
-        "WATTPRINT_INTENSITY_PROVIDER",
-    ):
-        monkeypatch.delenv(var, raising=False)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,8 @@ from wattprint.carbon.providers.electricitymaps import ElectricityMapsProvider
 from wattprint.carbon.providers.energidata import EnergiDataProvider
 from wattprint.carbon.providers.neso import NesoProvider
 from wattprint.carbon.providers.watttime import WattTimeProvider
-from wattprint.errors import ProviderError, UnsupportedZoneError
+from wattprint.errors import ConfigError, ProviderError, UnsupportedZoneError
+from wattprint.settings import env_name
 
 H = timedelta(hours=1)
 
@@ -123,19 +125,30 @@ def test_electricitymaps_past_range() -> None:
     assert bins[1].start == T0 + H and bins[1].end == T0 + 2 * H
 
 
-def test_electricitymaps_token_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WATTPRINT_ELECTRICITYMAPS_TOKEN", TOKEN)
+def test_electricitymaps_forecast() -> None:
     opener = FakeOpener({"/forecast?": "electricitymaps_forecast.json"})
-    bins = ElectricityMapsProvider(opener=opener).forecast("DE", T0, T0 + 10 * H)
+    bins = ElectricityMapsProvider(token=TOKEN, opener=opener).forecast("DE", T0, T0 + 10 * H)
     assert [b.intensity_g_per_kwh for b in bins] == [300, 310]
     assert {b.kind for b in bins} == {"forecast"}
 
 
-def test_electricitymaps_needs_a_token() -> None:
-    from wattprint.errors import ConfigError
+@pytest.mark.parametrize("token", [None, "", "   "])
+def test_electricitymaps_needs_a_token(token: str | None) -> None:
+    with pytest.raises(ConfigError, match=re.escape(env_name("electricitymaps_token"))):
+        ElectricityMapsProvider(token=token)
 
-    with pytest.raises(ConfigError, match="WATTPRINT_ELECTRICITYMAPS_TOKEN"):
+
+def test_providers_never_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials come from the settings, through the caller: never from os.environ here."""
+    monkeypatch.setenv(env_name("electricitymaps_token"), TOKEN)
+    monkeypatch.setenv(env_name("watttime_user"), "someone")
+    monkeypatch.setenv(env_name("watttime_password"), WT_PASSWORD)
+    with pytest.raises(ConfigError, match="needs an API token"):
         ElectricityMapsProvider()
+    with pytest.raises(ConfigError, match=re.escape(env_name("watttime_password"))):
+        WattTimeProvider()
+    with pytest.raises(ConfigError, match="needs an account"):
+        WattTimeProvider(username="someone", password="")
 
 
 def _past_range_with(row_changes: dict[str, object]) -> bytes:

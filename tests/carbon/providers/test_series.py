@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,7 +14,6 @@ from hypothesis import strategies as st
 from tests.carbon.providers.conftest import T0, TOKEN, FakeOpener, http_error
 from wattprint.carbon.providers import (
     PROVIDERS,
-    configured_provider,
     coverage_s,
     fill,
     get_provider,
@@ -22,6 +23,7 @@ from wattprint.carbon.providers.base import Bin
 from wattprint.carbon.providers.electricitymaps import ElectricityMapsProvider
 from wattprint.carbon.providers.neso import NesoProvider
 from wattprint.errors import ConfigError
+from wattprint.settings import env_name
 
 H = timedelta(hours=1)
 STATIC = 250.0
@@ -117,11 +119,25 @@ def test_registry() -> None:
         get_provider("watttime")
 
 
-def test_nothing_configured_means_no_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert configured_provider() is None
-    monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "energidata")
-    provider = configured_provider(cache=False)
-    assert provider is not None and provider.name == "energidata"
+def test_credentials_go_to_the_provider_that_takes_them() -> None:
+    em = get_provider("electricitymaps", cache=False, token=TOKEN)
+    assert isinstance(em, ElectricityMapsProvider) and em.secrets() == [TOKEN]
+    with pytest.raises(ConfigError, match=re.escape(env_name("electricitymaps_token"))):
+        get_provider("electricitymaps", cache=False)
+    assert get_provider("energidata", cache=False, token=TOKEN).name == "energidata"
+    wt = get_provider("watttime", cache=False, username="someone", password="pw-123456")
+    assert wt.name == "watttime"
+    with pytest.raises(ConfigError, match=re.escape(env_name("watttime_user"))):
+        get_provider("watttime", username="someone")
+
+
+def test_get_provider_options(tmp_path: Path) -> None:
+    opener = FakeOpener({"/intensity/": "neso_national.json"})
+    provider = get_provider("neso", cache=False, opener=opener, timeout_s=1.5, base_url="http://x/")
+    assert isinstance(provider, NesoProvider)
+    assert (provider.opener, provider.timeout_s, provider.base_url) == (opener, 1.5, "http://x")
+    cached = get_provider("neso", cache_dir=tmp_path)
+    assert cached.name == "neso" and not isinstance(cached, NesoProvider)
 
 
 def test_aware_utc_everywhere() -> None:

@@ -1,8 +1,10 @@
 """Live, time-resolved grid carbon intensity: UK NESO, Energi Data Service, Electricity Maps,
 WattTime.
 
-Nothing here touches the network unless a provider is explicitly chosen (argument or
-``WATTPRINT_INTENSITY_PROVIDER``). Usage::
+Nothing here touches the network unless a provider is explicitly chosen (by name here; for a run,
+by the intensity_provider setting, which :mod:`wattprint.carbon.finalize` reads). Credentials are
+passed in (``token=``, ``username=``/``password=``), never read from the environment here.
+Usage::
 
     provider = get_provider("neso")                 # cached on disk by default
     static = lookup("GB").intensity_g_per_kwh
@@ -15,16 +17,13 @@ on first use only.
 
 from __future__ import annotations
 
-import os
 from importlib import import_module
 from pathlib import Path
-from typing import Any
 
-from wattprint.carbon.providers.base import Bin, Provider
+from wattprint.carbon.providers.base import Bin, Clock, Opener, Provider
 from wattprint.carbon.providers.series import coverage_s, fill, intensity_bins
 from wattprint.errors import ConfigError, ProviderError, UnsupportedZoneError
 
-ENV_PROVIDER = "WATTPRINT_INTENSITY_PROVIDER"
 #: name -> (module, class)
 _REGISTRY: dict[str, tuple[str, str]] = {
     "neso": ("neso", "NesoProvider"),
@@ -35,13 +34,11 @@ _REGISTRY: dict[str, tuple[str, str]] = {
 PROVIDERS: tuple[str, ...] = tuple(_REGISTRY)
 
 __all__ = [
-    "ENV_PROVIDER",
     "PROVIDERS",
     "Bin",
     "Provider",
     "ProviderError",
     "UnsupportedZoneError",
-    "configured_provider",
     "coverage_s",
     "fill",
     "get_provider",
@@ -50,21 +47,36 @@ __all__ = [
 
 
 def get_provider(
-    name: str, *, cache: bool = True, cache_dir: Path | str | None = None, **opts: Any
+    name: str,
+    *,
+    cache: bool = True,
+    cache_dir: Path | str | None = None,
+    token: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    opener: Opener | None = None,
+    timeout_s: float | None = None,
+    base_url: str | None = None,
+    clock: Clock | None = None,
 ) -> Provider:
     """The provider called ``name`` (one of :data:`PROVIDERS`), wrapped in the disk cache
-    unless ``cache=False``. ``opts`` go to the provider (``opener``, ``timeout_s``, ``token``,
-    ``username``/``password``, ``base_url``, ``clock``); ``clock`` also drives the cache.
-    Unknown name or missing credentials -> ConfigError."""
+    unless ``cache=False``.
+
+    ``token`` is Electricity Maps' API token, ``username``/``password`` the WattTime account;
+    ``opener``, ``timeout_s`` and ``base_url`` go to any provider; ``clock`` drives the cache
+    (and WattTime's token renewal). An option left None is not passed. Unknown name or missing
+    credentials -> ConfigError."""
     key = name.strip().lower()
     if key not in _REGISTRY:
         raise ConfigError(f"unknown intensity provider {name!r}; use one of {', '.join(PROVIDERS)}")
     module, cls = _REGISTRY[key]
     factory = getattr(import_module(f"wattprint.carbon.providers.{module}"), cls)
-    clock = opts.get("clock")
-    if clock is not None and key != "watttime":
-        opts = {k: v for k, v in opts.items() if k != "clock"}
-    provider: Provider = factory(**opts)
+    opts: dict[str, object] = {"opener": opener, "timeout_s": timeout_s, "base_url": base_url}
+    if key == "electricitymaps":
+        opts["token"] = token
+    if key == "watttime":
+        opts.update(username=username, password=password, clock=clock)
+    provider: Provider = factory(**{k: v for k, v in opts.items() if v is not None})
     if not cache:
         return provider
     from wattprint.carbon.providers.cache import BinCache, CachedProvider
@@ -73,9 +85,3 @@ def get_provider(
     if clock is not None:
         store.clock = clock
     return CachedProvider(provider, store)
-
-
-def configured_provider(**opts: Any) -> Provider | None:
-    """The provider named by ``WATTPRINT_INTENSITY_PROVIDER``, or None (then: tables only)."""
-    name = os.environ.get(ENV_PROVIDER, "").strip()
-    return get_provider(name, **opts) if name else None

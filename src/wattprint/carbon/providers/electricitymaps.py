@@ -1,5 +1,5 @@
 """Electricity Maps API v3 (https://api.electricitymaps.com/v3), token in the ``auth-token``
-header, read from ``WATTPRINT_ELECTRICITYMAPS_TOKEN`` (or passed as ``token=``).
+header. The token is passed as ``token=`` (for a run: the electricitymaps_token setting).
 
 - history: ``GET /carbon-intensity/past-range?zone=DE&start=..&end=..`` (hourly, at most
   10 days per request) -> ``{"zone", "data": [{"zone", "carbonIntensity", "datetime",
@@ -15,15 +15,16 @@ token may read depends on its plan: a 401/403 degrades to the static table with 
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 from datetime import datetime, timedelta
 from typing import Any
 
 from wattprint.carbon.providers.base import (
+    DEFAULT_TIMEOUT_S,
     Bin,
     BinKind,
     HttpProvider,
+    Opener,
     chunks,
     floor_hour,
     number,
@@ -31,9 +32,9 @@ from wattprint.carbon.providers.base import (
     parse_time,
 )
 from wattprint.errors import ConfigError
+from wattprint.settings import env_name
 
 BASE_URL = "https://api.electricitymaps.com/v3"
-ENV_TOKEN = "WATTPRINT_ELECTRICITYMAPS_TOKEN"
 MAX_RANGE = timedelta(days=10)
 STEP = timedelta(hours=1)
 
@@ -46,16 +47,20 @@ class ElectricityMapsProvider(HttpProvider):
     """Electricity Maps zones, hourly; needs a token."""
 
     name = "electricitymaps"
-    hint = f"check the token in {ENV_TOKEN} and the zones your plan covers"
+    hint = f"check {env_name('electricitymaps_token')} and the zones your plan covers"
 
     def __init__(
-        self, *, token: str | None = None, base_url: str = BASE_URL, **kwargs: Any
+        self,
+        *,
+        token: str | None = None,
+        base_url: str = BASE_URL,
+        opener: Opener | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        super().__init__(**kwargs)
-        token = token if token is not None else os.environ.get(ENV_TOKEN, "")
-        if not token.strip():
+        super().__init__(opener=opener, timeout_s=timeout_s)
+        if token is None or not token.strip():
             raise ConfigError(
-                f"electricitymaps needs an API token; set {ENV_TOKEN} "
+                f"electricitymaps needs an API token; set {env_name('electricitymaps_token')} "
                 "(or choose the 'neso' or 'energidata' provider, which need none)"
             )
         self._token = token.strip()

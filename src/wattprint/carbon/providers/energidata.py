@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wattprint.carbon.providers.base import (
+    DEFAULT_TIMEOUT_S,
     Bin,
     BinKind,
     HttpProvider,
+    Opener,
     chunks,
     number,
     overlapping,
@@ -38,8 +40,14 @@ class EnergiDataProvider(HttpProvider):
 
     name = "energidata"
 
-    def __init__(self, *, base_url: str = BASE_URL, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        base_url: str = BASE_URL,
+        opener: Opener | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        super().__init__(opener=opener, timeout_s=timeout_s)
         self.base_url = base_url.rstrip("/")
 
     def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:

@@ -24,9 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wattprint.carbon.providers.base import (
+    DEFAULT_TIMEOUT_S,
     Bin,
     BinKind,
     HttpProvider,
+    Opener,
     chunks,
     floor_hour,
     number,
@@ -56,8 +58,14 @@ class NesoProvider(HttpProvider):
 
     name = "neso"
 
-    def __init__(self, *, base_url: str = BASE_URL, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        base_url: str = BASE_URL,
+        opener: Opener | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        super().__init__(opener=opener, timeout_s=timeout_s)
         self.base_url = base_url.rstrip("/")
 
     def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:

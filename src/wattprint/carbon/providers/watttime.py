@@ -5,9 +5,9 @@ to a change in load. It is *not* the average intensity of the grid mix that the 
 and the bundled tables give, so every bin has ``signal="marginal"`` and source
 ``watttime:co2_moer``: accounting must keep marginal results apart from average ones.
 
-Auth: ``GET /login`` with HTTP basic auth (``WATTPRINT_WATTTIME_USER`` /
-``WATTPRINT_WATTTIME_PASSWORD``) -> ``{"token"}``, a bearer token valid 30 minutes (renewed after
-25). Data: ``GET /v3/historical?region=..&start=..&end=..&signal_type=co2_moer`` and
+Auth: ``GET /login`` with HTTP basic auth (``username=``/``password=``; for a run: the
+watttime_user and watttime_password settings) -> ``{"token"}``, a bearer token valid 30 minutes
+(renewed after 25). Data: ``GET /v3/historical?region=..&start=..&end=..&signal_type=co2_moer`` and
 ``GET /v3/forecast?region=..&signal_type=co2_moer&horizon_hours=..`` -> ``{"data":
 [{"point_time", "value"}], "meta": {"data_point_period_seconds", "units", "region",
 "signal_type", ...}}``; ``units`` ``lbs_co2_per_mwh`` is converted to g/kWh (x 0.45359237).
@@ -20,17 +20,18 @@ Historical requests are split into windows of 30 days (the API allows 32).
 from __future__ import annotations
 
 import base64
-import os
 import re
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from wattprint.carbon.providers.base import (
+    DEFAULT_TIMEOUT_S,
     Bin,
     BinKind,
     Clock,
     HttpProvider,
+    Opener,
     chunks,
     number,
     overlapping,
@@ -38,10 +39,9 @@ from wattprint.carbon.providers.base import (
     utc,
 )
 from wattprint.errors import ConfigError
+from wattprint.settings import env_name
 
 BASE_URL = "https://api.watttime.org"
-ENV_USER = "WATTPRINT_WATTTIME_USER"
-ENV_PASSWORD = "WATTPRINT_WATTTIME_PASSWORD"
 SIGNAL = "co2_moer"
 MAX_RANGE = timedelta(days=30)
 TOKEN_LIFETIME = timedelta(minutes=25)
@@ -59,7 +59,10 @@ class WattTimeProvider(HttpProvider):
     """WattTime marginal (MOER) intensity; needs a WattTime account."""
 
     name = "watttime"
-    hint = f"check {ENV_USER}/{ENV_PASSWORD} and the regions your WattTime plan covers"
+    hint = (
+        f"check {env_name('watttime_user')}/{env_name('watttime_password')} "
+        "and the regions your WattTime plan covers"
+    )
 
     def __init__(
         self,
@@ -68,13 +71,16 @@ class WattTimeProvider(HttpProvider):
         password: str | None = None,
         base_url: str = BASE_URL,
         clock: Clock = _now,
-        **kwargs: Any,
+        opener: Opener | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        super().__init__(**kwargs)
-        self._user = username if username is not None else os.environ.get(ENV_USER, "")
-        self._password = password if password is not None else os.environ.get(ENV_PASSWORD, "")
-        if not self._user or not self._password:
-            raise ConfigError(f"watttime needs an account; set {ENV_USER} and {ENV_PASSWORD}")
+        super().__init__(opener=opener, timeout_s=timeout_s)
+        if not username or not password:
+            raise ConfigError(
+                f"watttime needs an account; set {env_name('watttime_user')} "
+                f"and {env_name('watttime_password')}"
+            )
+        self._user, self._password = username, password
         self.base_url = base_url.rstrip("/")
         self.clock = clock
         self._token: str | None = None

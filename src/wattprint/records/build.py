@@ -1,0 +1,167 @@
+"""Measurements -> records: pure functions from a meter's readings to :class:`Run` and
+:class:`Window`. No I/O, no clocks, no carbon policy (the carbon fields come in as a dict from
+:class:`wattprint.carbon.finalize.CarbonPlan`), so every record is built the same way at
+start, at each checkpoint and at stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from wattprint.records.run import (
+    J_PER_KWH,
+    ComponentEnergy,
+    Run,
+    TimelineData,
+    Window,
+    combined_uncertainty_pct,
+)
+
+if TYPE_CHECKING:
+    from wattprint.meter import Meter, Snapshot
+
+
+def iso_utc(when: datetime) -> str:
+    """ISO 8601 with milliseconds and a ``Z``: how every record writes an instant."""
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What a run is, fixed when it starts: the record's fields that no reading changes."""
+
+    run_id: str
+    project: str
+    scope: str
+    started_at: str  # ISO 8601 UTC
+    experiment: str | None = None
+    tags: tuple[str, ...] = ()
+    command: tuple[str, ...] | None = None
+    host: str = ""
+    user: str = ""
+    git_commit: str | None = None
+    python_version: str = ""
+    wattprint_version: str = ""
+
+
+def sensor_details(sensor: object) -> dict[str, object]:
+    """A sensor's details for the record, with its mean utilisation when it tracks one."""
+    info = getattr(sensor, "info", None)
+    details = dict(getattr(info, "details", {}) or {})
+    utilization = getattr(sensor, "mean_utilization_pct", None)
+    if isinstance(utilization, float):
+        details["mean_utilization_pct"] = round(utilization, 1)
+    return details
+
+
+def components_between(meter: Meter, a: Snapshot, b: Snapshot) -> tuple[ComponentEnergy, ...]:
+    """Each live sensor's attributed energy between two readings, with its provenance, band
+    and the seconds it could not be read (not counted)."""
+    out = []
+    for i, sensor in enumerate(meter.sensors):
+        if not meter.is_live(i):
+            continue
+        info = sensor.info
+        out.append(
+            ComponentEnergy(
+                name=str(info.component),
+                device=info.device,
+                energy_kwh=max(0.0, b.energy_j[i] - a.energy_j[i]) / J_PER_KWH,
+                method=info.method,
+                provenance=str(info.provenance),
+                uncertainty_pct=info.uncertainty_pct,
+                gap_s=meter.gap_s(i, a.t_s, b.t_s),
+                notes=info.notes,
+                details=sensor_details(sensor),
+            )
+        )
+    return tuple(out)
+
+
+def build_window(
+    name: str,
+    started_at: str,
+    a: Snapshot,
+    b: Snapshot,
+    components: tuple[ComponentEnergy, ...],
+    co2_kg: float | None,
+) -> Window:
+    energy_kwh = sum(c.energy_kwh for c in components)
+    return Window(
+        name,
+        started_at,
+        b.t_s - a.t_s,
+        energy_kwh,
+        co2_kg,
+        combined_uncertainty_pct(components),
+        components,
+    )
+
+
+def build_run(
+    identity: RunIdentity,
+    start: Snapshot,
+    end: Snapshot,
+    components: tuple[ComponentEnergy, ...],
+    carbon: Mapping[str, object],
+    *,
+    status: str,
+    samples: int,
+    windows: tuple[Window, ...] = (),
+    warnings: tuple[str, ...] = (),
+    error: str | None = None,
+    exit_code: int | None = None,
+    signal: int | None = None,
+    ended_at: str | None = None,
+    packages: Mapping[str, str] | None = None,
+) -> Run:
+    """The record of a run between two readings. ``carbon``: the carbon fields
+    (:meth:`CarbonPlan.record_fields`) for the energy of ``components``."""
+    return Run(
+        run_id=identity.run_id,
+        project=identity.project,
+        started_at=identity.started_at,
+        duration_s=end.t_s - start.t_s,
+        energy_kwh=sum(c.energy_kwh for c in components),
+        components=components,
+        scope=identity.scope,
+        uncertainty_pct=combined_uncertainty_pct(components),
+        exit_code=exit_code,
+        error=error,
+        windows=windows,
+        warnings=warnings,
+        wattprint_version=identity.wattprint_version,
+        host=identity.host,
+        samples=samples,
+        status=status,
+        ended_at=ended_at,
+        experiment=identity.experiment,
+        tags=identity.tags,
+        command=identity.command,
+        signal=signal,
+        user=identity.user,
+        git_commit=identity.git_commit,
+        python_version=identity.python_version,
+        packages=dict(packages or {}),
+        **carbon,  # type: ignore[arg-type]
+    )
+
+
+def timeline_of(meter: Meter, end: Snapshot | None = None) -> TimelineData:
+    """The meter's (thinned) timeline of live sensors, in seconds since its first reading,
+    keyed ``"cpu:package-0"``; with ``end``, ending exactly at that reading."""
+    live = [i for i in range(len(meter.sensors)) if meter.is_live(i)]
+    keys = [f"{meter.sensors[i].info.component}:{meter.sensors[i].info.device}" for i in live]
+    tl = meter.timeline
+    t0 = tl.t_s[0] if len(tl.t_s) else 0.0
+    t_s = tuple(t - t0 for t in tl.t_s)
+    energy_j = {key: tuple(tl.energy_j[i]) for i, key in zip(live, keys, strict=True)}
+    if end is not None and (not t_s or t_s[-1] < end.t_s - t0):
+        t_s = (*t_s, end.t_s - t0)
+        energy_j = {
+            k: (*v, end.energy_j[i]) for (k, v), i in zip(energy_j.items(), live, strict=True)
+        }
+    return TimelineData(t_s=t_s, energy_j=energy_j)
