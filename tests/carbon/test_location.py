@@ -30,12 +30,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wattprint import config_file
 from wattprint.carbon import location, metadata
 from wattprint.carbon.location import Resolution, resolve_zone
 from wattprint.carbon.metadata import GeoIP, MetadataEndpoints
 from wattprint.errors import ConfigError
-from wattprint.settings import BY_NAME, default_config_path, resolve
+from wattprint.settings import BY_NAME, config_file, default_config_path, resolve
 
 TOKEN = "AQAEAFake-token=="
 
