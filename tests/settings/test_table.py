@@ -21,7 +21,7 @@ from wattprint.settings import (
     setting,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "wattprint"
 TABLE_DOCS = [ROOT / "README.md", ROOT / "docs" / "settings.md"]
 BEGIN, END = "<!-- settings-table:begin -->", "<!-- settings-table:end -->"
