@@ -6,7 +6,10 @@ from collections.abc import Sequence
 
 from wattprint.records.run import Window
 from wattprint.sensors.base import Sensor
-from wattprint.warn import Warn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wattprint.warn import Warn
 
 #: A GPU busier than this on average is not worth a hint.
 IDLE_GPU_PCT = 10.0

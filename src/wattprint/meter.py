@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from wattprint.errors import SensorError
 from wattprint.sensors.base import Component, Sensor, Step, Usage
 from wattprint.sensors.usage import UsageProbe
-from wattprint.warn import Warn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wattprint.warn import Warn
 
 SCOPES = ("process", "machine")
 

@@ -20,13 +20,14 @@ import warnings
 
 from wattprint.errors import ConfigError, TrackerStateError, WattprintWarning
 from wattprint.settings import resolve
+from wattprint.warn import user_stacklevel
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime
 
-    from wattprint.carbon.finalize import CarbonPlan
+    from wattprint.carbon.plan import CarbonPlan
     from wattprint.meter import Meter, Snapshot
     from wattprint.records.build import RunIdentity
     from wattprint.records.recorder import Checkpointer, Recorder
@@ -105,7 +106,7 @@ class Tracker:
         ):
             raise ConfigError(f"command={command!r} must be a list of strings, e.g. ['ls', '-l']")
         self.command = tuple(command) if command is not None else None
-        from wattprint.carbon.finalize import CarbonPlan
+        from wattprint.carbon.plan import CarbonPlan
 
         self.carbon: CarbonPlan = CarbonPlan.from_settings(s)
         self.zone = self.carbon.zone
@@ -114,19 +115,19 @@ class Tracker:
         if s.db is not None and not s.store_off:
             # An explicit store must work; the default one is a convenience that must never
             # stop the user's job (a failure there is a warning, at its first write).
-            from wattprint.records.store_db import check_writable
+            from wattprint.records.paths import check_store_path
 
-            check_writable(s.db)
+            check_store_path(s.db)
         self._json_path = None
         if json_path is not None:
             from pathlib import Path
 
-            from wattprint.records.jsonfile import check_json_path
+            from wattprint.records.paths import check_output_path
 
             if not isinstance(json_path, (str, os.PathLike)) or not os.fspath(json_path):
                 raise ConfigError(f"json_path={json_path!r} is not a file path")
             self._json_path = Path(json_path)
-            check_json_path(self._json_path)
+            check_output_path(self._json_path)
         self._hardware_override = hardware
         self._pid_root = pid
         self._sensors_override = list(sensors) if sensors is not None else None
@@ -158,7 +159,6 @@ class Tracker:
                 "this Tracker is already running; stop() it first or create another"
             )
         import time
-        import uuid
         from datetime import datetime, timezone
 
         from wattprint.meter import Meter
@@ -188,7 +188,7 @@ class Tracker:
         from wattprint import __version__
 
         self._identity = RunIdentity(
-            run_id=uuid.uuid4().hex,
+            run_id=os.urandom(16).hex(),  # 128 random bits, as uuid4's hex (no uuid import)
             project=self.project,
             scope=self.scope,
             started_at=iso_utc(wall),
@@ -382,25 +382,9 @@ class Tracker:
         meter, start = self._meter, self._start
         if meter is None or start is None:
             return None
-        from wattprint.records.run import J_PER_KWH, LiveView
+        from wattprint.records.build import live_view
 
-        last, prev = meter.last, meter.previous
-        assert last is not None
-        power_w: dict[str, float] = {}
-        dt = last.t_s - prev.t_s if prev is not None else 0.0
-        for i, sensor in enumerate(meter.sensors):
-            if not meter.is_live(i):
-                continue
-            name = str(sensor.info.component)
-            watts = (last.energy_j[i] - prev.energy_j[i]) / dt if prev and dt > 0 else 0.0
-            power_w[name] = power_w.get(name, 0.0) + max(0.0, watts)
-        energy_kwh = (sum(last.energy_j) - sum(start.snap.energy_j)) / J_PER_KWH
-        return LiveView(
-            elapsed_s=last.t_s - start.snap.t_s,
-            energy_kwh=energy_kwh,
-            power_w=power_w,
-            co2_kg=self.carbon.co2_kg(energy_kwh),
-        )
+        return live_view(meter, start.snap, self.carbon.co2_kg)
 
     # -- windows -------------------------------------------------------------------------
     def begin_window(self, name: str) -> None:
@@ -485,16 +469,4 @@ class Tracker:
                 return
             self._warned.add(key)
             self._messages.append(message)
-        warnings.warn(message, WattprintWarning, stacklevel=_user_stacklevel())
-
-
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that points at the first caller outside the wattprint package (on
-    the sampler thread there is none: the thread's entry point is shown)."""
-    package_dir = os.path.dirname(__file__)
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level if frame is not None else 1
+        warnings.warn(message, WattprintWarning, stacklevel=user_stacklevel())

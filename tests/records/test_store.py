@@ -19,8 +19,9 @@ import pytest
 from tests.records.store_helpers import PYTHON, make_run, make_timeline, subprocess_env
 from wattprint.errors import StoreError
 from wattprint.records import store_schema
+from wattprint.records.paths import check_store_path as check_writable
 from wattprint.records.run import IntensityBin, Run
-from wattprint.records.store import RunStore, check_writable, default_db_path, pid_alive
+from wattprint.records.store import RunStore, default_db_path, pid_alive
 
 ENV_DB = "WATTPRINT_DB"
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from wattprint.cli.child import ChildRunner, exit_code
 from wattprint.cli.format import duration, energy, mass
 from wattprint.errors import UsageError, WattprintError
-from wattprint.records.jsonfile import check_output_path
+from wattprint.records.paths import check_output_path
 from wattprint.records.run import Run
 from wattprint.settings import BY_NAME, env_name, resolve
 

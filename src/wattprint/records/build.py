@@ -6,7 +6,7 @@ start, at each checkpoint and at stop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from wattprint.records.run import (
     J_PER_KWH,
     ComponentEnergy,
+    LiveView,
     Run,
     TimelineData,
     Window,
@@ -165,3 +166,20 @@ def timeline_of(meter: Meter, end: Snapshot | None = None) -> TimelineData:
             k: (*v, end.energy_j[i]) for (k, v), i in zip(energy_j.items(), live, strict=True)
         }
     return TimelineData(t_s=t_s, energy_j=energy_j)
+
+
+def live_view(meter: Meter, start: Snapshot, co2_kg: Callable[[float], float | None]) -> LiveView:
+    """A running run from the meter's latest readings (no sensor is read): watts per
+    component over the last interval; ``co2_kg`` prices energy (kWh) for the view."""
+    last, prev = meter.last, meter.previous
+    assert last is not None
+    dt_s = last.t_s - prev.t_s if prev is not None else 0.0
+    power_w: dict[str, float] = {}
+    for i, sensor in enumerate(meter.sensors):
+        if not meter.is_live(i):
+            continue
+        watts = (last.energy_j[i] - prev.energy_j[i]) / dt_s if prev and dt_s > 0 else 0.0
+        name = str(sensor.info.component)
+        power_w[name] = power_w.get(name, 0.0) + max(0.0, watts)
+    energy_kwh = (sum(last.energy_j) - sum(start.energy_j)) / J_PER_KWH
+    return LiveView(last.t_s - start.t_s, energy_kwh, power_w, co2_kg(energy_kwh))

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
+from wattprint.records.paths import STORE_HINT as _HINT
 
 #: How long SQLite itself waits for a lock, per attempt.
 BUSY_TIMEOUT_S = 10.0
@@ -28,8 +29,6 @@ LOCK_TIMEOUT_S = 60.0
 
 T = TypeVar("T")
 D = TypeVar("D", bound="Database")
-
-_HINT = "give a writable file path (--db PATH, or the db setting)"
 
 
 def default_db_path(db: str | None = None) -> Path:
@@ -49,35 +48,6 @@ def default_db_path(db: str | None = None) -> Path:
     import platformdirs  # deferred: only the store needs it
 
     return Path(platformdirs.user_data_dir("wattprint")) / "runs.sqlite3"
-
-
-def check_writable(path: str | os.PathLike[str]) -> None:
-    """Raise :class:`StoreError` unless the store at ``path`` can be created and written.
-
-    Probes by doing what SQLite will do (create the directory, create a file beside the
-    database for its WAL, open the database for writing) rather than by permission bits,
-    which root ignores. Creates missing parent directories.
-    """
-    import tempfile  # deferred: only this check needs it
-
-    p = Path(path).expanduser()
-    where = f"cannot write the run database {p}"
-    if p.is_dir():
-        raise StoreError(f"{where}: it is a directory; {_HINT}")
-    ancestor = p.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise StoreError(f"{where}: {ancestor} is not a directory; {_HINT}")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=p.parent, prefix=".wattprint-probe-"):
-            pass
-        if p.exists():
-            with open(p, "r+b"):
-                pass
-    except OSError as exc:
-        raise StoreError(f"{where}: {exc.strerror or exc}; {_HINT}") from exc
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
