@@ -137,6 +137,7 @@ class Tracker:
         self._meter: Meter | None = None
         self._start: _Edge | None = None
         self._identity: RunIdentity | None = None
+        self._identity_fields: dict[str, object] = {}
         self._ticker: Checkpointer | Meter | None = None
         self._recorder: Recorder | None = None
         self._stored = False
@@ -163,7 +164,6 @@ class Tracker:
 
         from wattprint.meter import Meter
         from wattprint.records import context
-        from wattprint.records.build import RunIdentity, iso_utc
         from wattprint.sensors.discovery import discover
         from wattprint.sensors.usage import UsageProbe
 
@@ -187,19 +187,24 @@ class Tracker:
         self._meter = meter
         from wattprint import __version__
 
-        self._identity = RunIdentity(
-            run_id=os.urandom(16).hex(),  # 128 random bits, as uuid4's hex (no uuid import)
-            project=self.project,
-            scope=self.scope,
-            started_at=iso_utc(wall),
-            experiment=self.experiment,
-            tags=self.tags,
-            command=self.command,
-            host=context.hostname(),
-            user=context.user_name(),
-            git_commit=context.git_commit(),
-            python_version=context.python_version(),
-            wattprint_version=__version__,
+        # The record's fixed fields; the record modules load at the first record (the
+        # sampler's first tick), not here.
+        self._identity, self._identity_fields = (
+            None,
+            dict(
+                run_id=os.urandom(16).hex(),  # 128 random bits, as uuid4's hex (no uuid import)
+                project=self.project,
+                scope=self.scope,
+                started_at=context.iso_utc(wall),
+                experiment=self.experiment,
+                tags=self.tags,
+                command=self.command,
+                host=context.hostname(),
+                user=context.user_name(),
+                git_commit=context.git_commit(),
+                python_version=context.python_version(),
+                wattprint_version=__version__,
+            ),
         )
         if not self.settings.store_off:
             from pathlib import Path
@@ -282,7 +287,8 @@ class Tracker:
         self._synchronize()
         end = meter.read()
         from wattprint.hints import hint_idle_gpus
-        from wattprint.records.build import iso_utc, timeline_of
+        from wattprint.records.build import timeline_of
+        from wattprint.records.context import iso_utc
 
         hint_idle_gpus(meter.sensors, self._warn)
         failed = self._error is not None or bool(exit_code) or signal is not None
@@ -324,9 +330,12 @@ class Tracker:
     ) -> Run:
         """The record from the start to the reading ``end`` (used at checkpoints and stop)."""
         meter, start, identity = self._meter, self._start, self._identity
-        if meter is None or start is None or identity is None:
+        if meter is None or start is None:
             raise TrackerStateError("the run has stopped")
-        from wattprint.records.build import build_run, components_between
+        from wattprint.records.build import RunIdentity, build_run, components_between
+
+        if identity is None:
+            identity = self._identity = RunIdentity(**self._identity_fields)  # type: ignore[arg-type]
         from wattprint.records.context import loaded_packages
 
         comps = components_between(meter, start.snap, end)
@@ -412,7 +421,8 @@ class Tracker:
                 f"no open window named {name!r} (open: {open_names}); call begin_window() first"
             )
         from wattprint.hints import hint_short_window
-        from wattprint.records.build import build_window, components_between, iso_utc
+        from wattprint.records.build import build_window, components_between
+        from wattprint.records.context import iso_utc
 
         self._synchronize()
         end = meter.read()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from wattprint.records.run import (
@@ -23,11 +22,6 @@ from wattprint.records.run import (
 
 if TYPE_CHECKING:
     from wattprint.meter import Meter, Snapshot
-
-
-def iso_utc(when: datetime) -> str:
-    """ISO 8601 with milliseconds and a ``Z``: how every record writes an instant."""
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

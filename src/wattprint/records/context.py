@@ -10,6 +10,10 @@ import os
 import sys
 from pathlib import Path
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+
 #: Packages whose version is worth recording when the tracked process has imported them.
 ML_PACKAGES = (
     "torch",
@@ -24,6 +28,25 @@ ML_PACKAGES = (
     "accelerate",
     "deepspeed",
 )
+
+
+def iso_utc(when: datetime | float) -> str:
+    """ISO 8601 UTC with milliseconds and a ``Z``: how every record writes an instant. Takes a
+    datetime (naive ones are taken as UTC) or seconds since the epoch."""
+    from datetime import datetime, timezone
+
+    dt = when if isinstance(when, datetime) else datetime.fromtimestamp(when, timezone.utc)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso_utc(text: str) -> datetime:
+    """Inverse of :func:`iso_utc` (an offset-less time is taken as UTC)."""
+    from datetime import datetime, timezone
+
+    dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
 
 
 def hostname() -> str:

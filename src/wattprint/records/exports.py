@@ -49,9 +49,10 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime, timezone, tzinfo
+from datetime import tzinfo
 
 from wattprint.errors import ExportError
+from wattprint.records.context import parse_iso_utc
 from wattprint.records.run import ComponentEnergy, Run, Window
 
 try:
@@ -153,18 +154,6 @@ def weakest_provenance(components: Iterable[ComponentEnergy]) -> str:
     measured; an unknown label counts as weaker than all); empty string when none."""
     provs = [c.provenance for c in components]
     return min(provs, key=lambda p: PROVENANCE_RANK.get(p, -1)) if provs else ""
-
-
-def parse_iso_utc(text: str) -> datetime:
-    """ISO 8601 as written in run records (``...Z``; naive means UTC) to an aware datetime."""
-    dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
-
-
-def iso_utc(dt: datetime) -> str:
-    """An aware datetime as the record's ISO 8601 UTC text (same shape as the tracker's)."""
-    utc = dt.astimezone(timezone.utc)
-    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _csv_text(rows: Iterable[Sequence[str]]) -> str:

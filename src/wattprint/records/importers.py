@@ -47,12 +47,11 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from wattprint.errors import RecordImportError
+from wattprint.records.context import iso_utc, parse_iso_utc
 from wattprint.records.exports import (
     COMPONENT_NAMES,
     CSV_COLUMNS,
     ECO2AI_DEVICE_COLUMNS,
-    iso_utc,
-    parse_iso_utc,
     split_list,
 )
 from wattprint.records.run import ComponentEnergy, Run, Window, combined_uncertainty_pct

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wattprint.errors import WattprintError
-from wattprint.records.run import Run, TimelineData
 
 if TYPE_CHECKING:
     from wattprint.meter import Meter, Snapshot
+    from wattprint.records.run import Run, TimelineData
     from wattprint.records.store import RunStore
 
 TICK_LOCK_TIMEOUT_S = 2.0

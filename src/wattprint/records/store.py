@@ -26,7 +26,7 @@ from typing import Any
 
 from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
-from wattprint.records.context import hostname
+from wattprint.records.context import hostname, iso_utc
 from wattprint.records.run import Run, TimelineData
 from wattprint.records.store_db import (
     BUSY_TIMEOUT_S,
@@ -91,14 +91,6 @@ def pid_alive(pid: int) -> bool:
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _iso_utc(value: float | datetime) -> str:
-    dt = value if isinstance(value, datetime) else datetime.fromtimestamp(value, timezone.utc)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    iso = dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-    return iso.replace("+00:00", "Z")
-
-
 def _bound(value: str | date | datetime, *, upper: bool) -> str:
     """An ISO bound comparable with ``started_at``. A bare date as ``until`` means its end."""
     if isinstance(value, str):
@@ -116,7 +108,7 @@ def _bound(value: str | date | datetime, *, upper: bool) -> str:
         value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
         if upper:
             value += timedelta(days=1)
-    return _iso_utc(value)
+    return iso_utc(value)
 
 
 class RunStore(Database):
@@ -185,7 +177,7 @@ class RunStore(Database):
                 f"give one of {', '.join(schema.FINAL_STATUSES)}"
             )
         if run.ended_at is None:
-            run = replace(run, ended_at=_iso_utc(time.time()))
+            run = replace(run, ended_at=iso_utc(time.time()))
         d = run.to_dict()
 
         def fn(conn: sqlite3.Connection) -> None:
@@ -256,7 +248,7 @@ class RunStore(Database):
             found = orphans(conn)
             for run_id, beat, record in found:
                 d = json.loads(record)
-                ended = _iso_utc(beat if beat is not None else t_now)
+                ended = iso_utc(beat if beat is not None else t_now)
                 d["status"], d["ended_at"] = "interrupted", ended
                 d["warnings"] = [
                     *d.get("warnings", []),
