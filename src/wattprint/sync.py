@@ -10,9 +10,10 @@ its GPU context is left alone (synchronising would create one).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
-SYNC_MODES = ("auto", "off")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _torch() -> bool:

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from wattprint.carbon.plan import CarbonPlan
     from wattprint.meter import Meter, Snapshot
-    from wattprint.records.build import RunIdentity
     from wattprint.records.recorder import Checkpointer, Recorder
     from wattprint.records.run import LiveView, Run, Window
     from wattprint.sensors.base import Sensor
@@ -136,8 +135,7 @@ class Tracker:
         self._lock = threading.Lock()
         self._meter: Meter | None = None
         self._start: _Edge | None = None
-        self._identity: RunIdentity | None = None
-        self._identity_fields: dict[str, object] = {}
+        self._identity: dict[str, object] = {}
         self._ticker: Checkpointer | Meter | None = None
         self._recorder: Recorder | None = None
         self._stored = False
@@ -187,24 +185,21 @@ class Tracker:
         self._meter = meter
         from wattprint import __version__
 
-        # The record's fixed fields; the record modules load at the first record (the
-        # sampler's first tick), not here.
-        self._identity, self._identity_fields = (
-            None,
-            dict(
-                run_id=os.urandom(16).hex(),  # 128 random bits, as uuid4's hex (no uuid import)
-                project=self.project,
-                scope=self.scope,
-                started_at=context.iso_utc(wall),
-                experiment=self.experiment,
-                tags=self.tags,
-                command=self.command,
-                host=context.hostname(),
-                user=context.user_name(),
-                git_commit=context.git_commit(),
-                python_version=context.python_version(),
-                wattprint_version=__version__,
-            ),
+        # The record's fixed fields (the record modules load at the first record, on the
+        # sampler's first tick, not here).
+        self._identity = dict(
+            run_id=os.urandom(16).hex(),  # 128 random bits, as uuid4's hex (no uuid import)
+            project=self.project,
+            scope=self.scope,
+            started_at=context.iso_utc(wall),
+            experiment=self.experiment,
+            tags=self.tags,
+            command=self.command,
+            host=context.hostname(),
+            user=context.user_name(),
+            git_commit=context.git_commit(),
+            python_version=context.python_version(),
+            wattprint_version=__version__,
         )
         if not self.settings.store_off:
             from pathlib import Path
@@ -332,10 +327,7 @@ class Tracker:
         meter, start, identity = self._meter, self._start, self._identity
         if meter is None or start is None:
             raise TrackerStateError("the run has stopped")
-        from wattprint.records.build import RunIdentity, build_run, components_between
-
-        if identity is None:
-            identity = self._identity = RunIdentity(**self._identity_fields)  # type: ignore[arg-type]
+        from wattprint.records.build import build_run, components_between
         from wattprint.records.context import loaded_packages
 
         comps = components_between(meter, start.snap, end)

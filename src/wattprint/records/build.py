@@ -7,7 +7,6 @@ start, at each checkpoint and at stop.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wattprint.records.run import (
@@ -24,22 +23,10 @@ if TYPE_CHECKING:
     from wattprint.meter import Meter, Snapshot
 
 
-@dataclass(frozen=True)
-class RunIdentity:
-    """What a run is, fixed when it starts: the record's fields that no reading changes."""
-
-    run_id: str
-    project: str
-    scope: str
-    started_at: str  # ISO 8601 UTC
-    experiment: str | None = None
-    tags: tuple[str, ...] = ()
-    command: tuple[str, ...] | None = None
-    host: str = ""
-    user: str = ""
-    git_commit: str | None = None
-    python_version: str = ""
-    wattprint_version: str = ""
+#: The record's fields that no reading changes, fixed when the run starts (run_id, project,
+#: scope, started_at, experiment, tags, command, host, user, git_commit, python_version,
+#: wattprint_version): a plain mapping, passed through to :class:`Run`.
+RunIdentity = Mapping[str, object]
 
 
 def sensor_details(sensor: object) -> dict[str, object]:
@@ -116,31 +103,20 @@ def build_run(
     """The record of a run between two readings. ``carbon``: the carbon fields
     (:meth:`CarbonPlan.record_fields`) for the energy of ``components``."""
     return Run(
-        run_id=identity.run_id,
-        project=identity.project,
-        started_at=identity.started_at,
         duration_s=end.t_s - start.t_s,
         energy_kwh=sum(c.energy_kwh for c in components),
         components=components,
-        scope=identity.scope,
         uncertainty_pct=combined_uncertainty_pct(components),
         exit_code=exit_code,
         error=error,
         windows=windows,
         warnings=warnings,
-        wattprint_version=identity.wattprint_version,
-        host=identity.host,
         samples=samples,
         status=status,
         ended_at=ended_at,
-        experiment=identity.experiment,
-        tags=identity.tags,
-        command=identity.command,
         signal=signal,
-        user=identity.user,
-        git_commit=identity.git_commit,
-        python_version=identity.python_version,
         packages=dict(packages or {}),
+        **identity,  # type: ignore[arg-type]
         **carbon,  # type: ignore[arg-type]
     )
 
