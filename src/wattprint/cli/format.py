@@ -1,4 +1,4 @@
-"""Human-readable numbers with their units."""
+"""Human-readable numbers with their units, and text made safe for a terminal."""
 
 from __future__ import annotations
 
@@ -29,3 +29,20 @@ def duration(s: float) -> str:
         return f"{int(m)} min {s:02.0f} s"
     h, m = divmod(m, 60)
     return f"{int(h)} h {int(m):02d} min"
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def text(value: object) -> str:
+    """A stored name as it may be printed: control characters (newlines, terminal escapes)
+    and lone surrogates shown as ``\\x1b``-style escapes, so a record cannot forge lines or
+    drive the terminal. Validation refuses such names on the way in; records imported or
+    written by older versions may still carry them."""
+    s = str(value)
+    return "".join(
+        _escape(c) if c < " " or "\x7f" <= c <= "\x9f" or "\ud800" <= c <= "\udfff" else c
+        for c in s
+    )

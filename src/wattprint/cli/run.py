@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wattprint.cli.child import ChildRunner, exit_code
-from wattprint.cli.format import duration, energy, mass
+from wattprint.cli.format import duration, energy, mass, text
 from wattprint.errors import UsageError, WattprintError
 from wattprint.records.paths import check_output_path
 from wattprint.records.run import Run
@@ -120,16 +120,16 @@ def run(args: argparse.Namespace) -> int:
     if not cmd:
         raise UsageError("no command given; usage: wattprint run [options] -- CMD [ARGS...]")
     if shutil.which(cmd[0]) is None:
-        raise UsageError(f"command not found: {cmd[0]!r}; check the name and PATH")
+        raise UsageError(f"command not found: {text(cmd[0])!r}; check the name and PATH")
     given = {name: getattr(args, name) for name in SETTING_FLAGS}
     settings = resolve(given, flags=True)  # every flag, variable and config value, checked now
-    json_path = Path(args.json) if args.json else None
-    if json_path is not None:
-        check_output_path(json_path, "--json")
-    csv_path = Path(args.csv) if args.csv else None
-    if csv_path is not None:
-        check_output_path(csv_path, "--csv")
-        _check_csv_header(csv_path)
+    if args.json is not None:
+        check_output_path(args.json, "--json")  # '' too: an empty path is an error, not "none"
+    if args.csv is not None:
+        check_output_path(args.csv, "--csv")
+        _check_csv_header(Path(args.csv))
+    json_path = Path(args.json) if args.json is not None else None
+    csv_path = Path(args.csv) if args.csv is not None else None
     from wattprint.records.jsonfile import write_json
     from wattprint.tracker import Tracker
 
@@ -182,8 +182,8 @@ def summary(run: Run, stored: bool = True) -> str:
     for c in run.components:
         gap = f", gap {c.gap_s:.1f} s" if c.gap_s else ""
         lines.append(
-            f"  {c.name:8} {c.device[:28]:28} {energy(c.energy_kwh):>10}  "
-            f"{c.provenance:10} {c.method} ±{c.uncertainty_pct:g} %{gap}"
+            f"  {text(c.name):8} {text(c.device)[:28]:28} {energy(c.energy_kwh):>10}  "
+            f"{text(c.provenance):10} {text(c.method)} ±{c.uncertainty_pct:g} %{gap}"
         )
     if stored:
         lines.append(f"  run {run.run_id[:12]} ({run.status}); `wattprint show {run.run_id[:12]}`")

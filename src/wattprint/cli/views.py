@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wattprint.cli.format import duration, energy, mass
+from wattprint.cli.format import duration, energy, mass, text
 from wattprint.errors import UsageError
 from wattprint.records.run import Run
 from wattprint.settings import env_name
@@ -106,8 +106,8 @@ def runs(args: argparse.Namespace) -> int:
         exit_info = f" ({r.exit_code})" if r.exit_code else ""
         print(
             f"{r.run_id[:12]:12}  {r.started_at[:19].replace('T', ' '):19}  "
-            f"{r.project[:16]:16} {duration(r.duration_s):>12} {energy(r.energy_kwh):>10} "
-            f"{co2:>9}  {r.status}{exit_info}"
+            f"{text(r.project)[:16]:16} {duration(r.duration_s):>12} {energy(r.energy_kwh):>10} "
+            f"{co2:>9}  {text(r.status)}{exit_info}"
         )
     return 0
 
@@ -119,24 +119,24 @@ def show(args: argparse.Namespace) -> int:
         print(r.to_json())
         return 0
     print(
-        f"run {r.run_id}  project {r.project}"
-        f"{f'  experiment {r.experiment}' if r.experiment else ''}"
-        f"{'  tags ' + ','.join(r.tags) if r.tags else ''}"
+        f"run {text(r.run_id)}  project {text(r.project)}"
+        f"{f'  experiment {text(r.experiment)}' if r.experiment else ''}"
+        f"{'  tags ' + text(','.join(r.tags)) if r.tags else ''}"
     )
     print(
-        f"  {r.status}, started {r.started_at}, {duration(r.duration_s)}, scope {r.scope}, "
-        f"host {r.host}"
+        f"  {text(r.status)}, started {text(r.started_at)}, {duration(r.duration_s)}, "
+        f"scope {text(r.scope)}, host {text(r.host)}"
     )
     if r.command:
         print(
-            f"  command: {' '.join(r.command)}  -> exit {r.exit_code}"
+            f"  command: {text(' '.join(r.command))}  -> exit {r.exit_code}"
             f"{f', signal {r.signal}' if r.signal else ''}"
         )
     if r.error:
-        print(f"  error: {r.error}")
+        print(f"  error: {text(r.error)}")
     co2 = (
-        f"{mass(r.co2_kg)} CO2e at {r.intensity_g_per_kwh:g} g/kWh ({r.zone}; "
-        f"{r.intensity_source}), PUE {r.pue:g}"
+        f"{mass(r.co2_kg)} CO2e at {r.intensity_g_per_kwh:g} g/kWh ({text(r.zone)}; "
+        f"{text(r.intensity_source)}), PUE {r.pue:g}"
         if r.co2_kg is not None
         else "no zone: no CO2"
     )
@@ -149,15 +149,17 @@ def show(args: argparse.Namespace) -> int:
         share = f"{100 * c.energy_kwh / r.energy_kwh:.0f} %" if r.energy_kwh > 0 else "-"
         gap = f", gap {c.gap_s:.1f} s" if c.gap_s else ""
         print(
-            f"  {c.name:10} {c.device[:30]:30} {energy(c.energy_kwh):>10} {share:>6}  "
-            f"{c.provenance:11} {c.method} (±{c.uncertainty_pct:g} %){gap}"
+            f"  {text(c.name):10} {text(c.device)[:30]:30} {energy(c.energy_kwh):>10} {share:>6}  "
+            f"{text(c.provenance):11} {text(c.method)} (±{c.uncertainty_pct:g} %){gap}"
         )
     if r.windows:
         print(f"\n  {'window':24} {'duration':>12} {'energy':>10}")
         for w in r.windows:
-            print(f"  {w.name[:24]:24} {duration(w.duration_s):>12} {energy(w.energy_kwh):>10}")
+            print(
+                f"  {text(w.name)[:24]:24} {duration(w.duration_s):>12} {energy(w.energy_kwh):>10}"
+            )
     for warning in r.warnings:
-        print(f"  warning: {warning}")
+        print(f"  warning: {text(warning)}")
     return 0
 
 
@@ -212,7 +214,7 @@ def summary(args: argparse.Namespace) -> int:
         cost = f" {t.facility_kwh * args.price:10.4g}" if args.price is not None else ""
         co2 = mass(t.co2_kg) + ("*" if t.no_zone else "")
         print(
-            f"{project[:20]:20} {period:10} {t.runs:5d} {duration(t.duration_s):>14} "
+            f"{text(project)[:20]:20} {text(period):10} {t.runs:5d} {duration(t.duration_s):>14} "
             f"{energy(t.energy_kwh):>11} {co2:>10}{cost}"
         )
     if any(t.no_zone for t in totals.values()):

@@ -23,8 +23,10 @@ def _probe_dir(directory: str) -> None:
 
 
 def check_output_path(path: str | os.PathLike[str], what: str = "") -> None:
-    """Raise ConfigError now if a file could not be written at ``path`` later (after a run).
-    ``what`` prefixes the message, e.g. the CLI flag."""
+    """Raise ConfigError now if a file could not be written at ``path`` later (after a run):
+    records are written to a file beside it and renamed into place, so the directory must
+    take a new file, and an existing target must be a regular file. ``what`` prefixes the
+    message, e.g. the CLI flag."""
     p = os.fspath(path)
     label = f"{what} {p}" if what else p
     if not p:
@@ -36,14 +38,75 @@ def check_output_path(path: str | os.PathLike[str], what: str = "") -> None:
         raise ConfigError(
             f"{label}: directory {parent} does not exist; create it or choose another path"
         )
-    if not os.access(parent, os.W_OK) or (os.path.exists(p) and not os.access(p, os.W_OK)):
-        raise ConfigError(f"{label} is not writable; choose another path")
+    if os.path.lexists(p) and not os.path.isfile(p):
+        raise ConfigError(f"{label} is not a regular file; choose another path")
+    try:
+        _probe_dir(parent)
+    except OSError as exc:
+        raise ConfigError(
+            f"{label} cannot be written ({exc.strerror or exc}); choose another path"
+        ) from None
+    if os.path.exists(p) and not os.access(p, os.W_OK):
+        raise ConfigError(f"{label} cannot be written (read-only); choose another path")
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def inspect_store_file(path: str | os.PathLike[str], latest_schema: int | None = None) -> None:
+    """Raise :class:`StoreError` unless ``path`` is absent, empty, or looks like a wattprint
+    run store, judged from the 100-byte SQLite header alone (no SQLite connection, which could
+    change another program's file, e.g. switch it to WAL): a regular file, the SQLite magic, a
+    page count the file holds, and a schema version (``user_version``) that is ours and no
+    newer than ``latest_schema``."""
+    p = os.path.expanduser(os.fspath(path))
+    where = f"{p} cannot be the run store"
+    if os.path.islink(p) and not os.path.exists(p):
+        raise StoreError(f"{where}: it is a dangling symbolic link; {STORE_HINT}")
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"{where}: {exc.strerror or exc}; {STORE_HINT}") from exc
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreError(f"{where}: it is not a regular file; {STORE_HINT}")
+    if st.st_size == 0:
+        return
+    try:
+        with open(p, "rb") as f:
+            header = f.read(100)
+    except OSError as exc:
+        raise StoreError(f"{where}: {exc.strerror or exc}; {STORE_HINT}") from exc
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise StoreError(f"{p} is not a wattprint run database (not SQLite); {STORE_HINT}")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    pages_valid = header[24:28] == header[92:96]  # the count is kept up to date (SQLite >= 3.7)
+    if pages_valid and st.st_size < pages * page_size:
+        raise StoreError(f"{where}: the file is truncated; {STORE_HINT}")
+    version = int.from_bytes(header[60:64], "big")
+    if latest_schema is None:
+        from wattprint.records.store_schema import MIGRATIONS
+
+        latest_schema = len(MIGRATIONS)
+    if version > latest_schema:
+        raise StoreError(
+            f"{p} was created by a newer wattprint (schema version {version}, this one reads up "
+            f"to {latest_schema}); upgrade wattprint (pip install -U wattprint) or {STORE_HINT}"
+        )
+    if version == 0 and pages_valid and pages > 1:
+        raise StoreError(f"{p} is an SQLite database of some other program; {STORE_HINT}")
 
 
 def check_store_path(path: str | os.PathLike[str]) -> None:
     """Raise :class:`StoreError` unless the store at ``path`` can be created and written:
-    creates missing parent directories, a file beside the database (as its WAL will be), and
-    opens an existing database for writing."""
+    checks an existing file's header (:func:`inspect_store_file`), creates missing parent
+    directories (0700), a file beside the database (as its WAL will be), and opens an existing
+    database for writing."""
     p = os.path.expanduser(os.fspath(path))
     where = f"cannot write the run database {p}"
     if os.path.isdir(p):
@@ -54,10 +117,17 @@ def check_store_path(path: str | os.PathLike[str]) -> None:
         ancestor = os.path.dirname(ancestor)
     if not os.path.isdir(ancestor):
         raise StoreError(f"{where}: {ancestor} is not a directory; {STORE_HINT}")
+    inspect_store_file(p)
     try:
-        os.makedirs(parent, exist_ok=True)
+        make_private_dir(parent)
         _probe_dir(parent)
         if os.path.exists(p):
             os.close(os.open(p, os.O_RDWR))
     except OSError as exc:
         raise StoreError(f"{where}: {exc.strerror or exc}; {STORE_HINT}") from exc
+
+
+def make_private_dir(directory: str) -> None:
+    """Create ``directory`` (and missing parents) readable by its owner only (0700): the run
+    store holds full command lines. An existing directory is left as it is."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)

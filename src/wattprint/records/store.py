@@ -104,11 +104,14 @@ def _bound(value: str | date | datetime, *, upper: bool) -> str:
             raise StoreError(
                 f"not a date or time: {value!r}; give ISO 8601, e.g. 2024-05-01 or 2024-05-01T12:00"
             ) from None
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-        if upper:
-            value += timedelta(days=1)
-    return iso_utc(value)
+    try:
+        if not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+            if upper:
+                value += timedelta(days=1)
+        return iso_utc(value)
+    except OverflowError:  # past year 9999 or before year 1 in UTC: that end of time
+        return "9999-12-31T23:59:59.999Z~" if value.year >= 9999 else "0001-01-01T00:00:00.000Z"
 
 
 class RunStore(Database):

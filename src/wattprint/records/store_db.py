@@ -21,6 +21,7 @@ from typing import TypeVar
 from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
 from wattprint.records.paths import STORE_HINT as _HINT
+from wattprint.records.paths import inspect_store_file, make_private_dir
 
 #: How long SQLite itself waits for a lock, per attempt.
 BUSY_TIMEOUT_S = 10.0
@@ -85,8 +86,14 @@ class Database:
 
     # -- connection ----------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
+        # Judge the file by its header before SQLite touches it: connecting (and switching to
+        # WAL) would change another program's database.
+        inspect_store_file(self.path, len(schema.MIGRATIONS))
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(str(self.path.parent))
+            new = not self.path.exists()
+            if new:  # the store holds full command lines: owner only (0600)
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = sqlite3.connect(
                 self.path,
                 timeout=self.busy_timeout_s,

@@ -38,12 +38,26 @@ class Bad(ValueError):  # noqa: N818 - never escapes this module
     caller adds how the user spelled it)."""
 
 
+MAX_TEXT_CHARS = 1024
+
+
 def parse_text(value: object) -> str:
+    """Non-empty text that can be stored, exported and printed as it is: valid UTF-8 (no
+    undecodable bytes from the command line, no lone surrogates), no control characters
+    (terminal escapes, newlines that would forge lines in logs and CSV), bounded length."""
     if not isinstance(value, str):
         raise Bad(f"must be text, got {type(value).__name__}")
     text = value.strip()
     if not text:
         raise Bad("is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Bad("is not valid UTF-8 text (an undecodable byte or a lone surrogate)") from None
+    if any(c < " " or "\x7f" <= c <= "\x9f" for c in text):
+        raise Bad("contains control characters (such as newlines or terminal escapes)")
+    if len(text) > MAX_TEXT_CHARS:
+        raise Bad(f"is longer than {MAX_TEXT_CHARS} characters")
     return text
 
 
@@ -77,14 +91,18 @@ def parse_optional_text(value: object) -> str:
 
 def parse_tags(value: object) -> tuple[str, ...]:
     if isinstance(value, str):  # a flag or variable: comma-separated
-        items: list[object] = [t.strip() for t in value.split(",") if t.strip()]
+        items: list[object] = [t for t in value.split(",") if t.strip()]
     elif isinstance(value, (list, tuple)):
         items = list(value)
     else:
-        raise Bad("must be a list of tags")
-    if not all(isinstance(t, str) and t.strip() for t in items):
-        raise Bad("must be a list of non-empty strings")
-    return tuple(str(t).strip() for t in items)
+        raise Bad("must be a list of tags, such as ['baseline', 'fp16']")
+    tags = []
+    for item in items:
+        try:
+            tags.append(parse_text(item))
+        except Bad as exc:
+            raise Bad(f"has a tag {item!r} that {exc}") from None
+    return tuple(tags)
 
 
 def choice(options: tuple[str, ...]) -> Parser:

@@ -1,0 +1,138 @@
+"""Store and output paths are judged before anything runs, and a file that is not ours is
+never changed: hostile files as the store, hostile output paths."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wattprint.errors import ConfigError, StoreError
+from wattprint.records.paths import check_output_path, check_store_path, inspect_store_file
+from wattprint.records.store import RunStore
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def foreign_sqlite(path: Path) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def future_store(path: Path) -> Path:
+    with RunStore(path):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    return path
+
+
+def truncated_store(path: Path) -> Path:
+    with RunStore(path):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = DELETE")  # everything in the main file
+    conn.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+HOSTILE = {
+    "random bytes": lambda p: (p.write_bytes(os.urandom(4096)), p)[1],
+    "text": lambda p: (p.write_text("not a database " * 20), p)[1],
+    "foreign sqlite": foreign_sqlite,
+    "future schema": future_store,
+    "truncated": truncated_store,
+    "dangling symlink": lambda p: (p.symlink_to(p.parent / "nowhere" / "x.db"), p)[1],
+    "directory": lambda p: (p.mkdir(), p)[1],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_a_file_that_is_not_a_store_is_refused_and_left_as_it_was(
+    tmp_path: Path, kind: str
+) -> None:
+    path = HOSTILE[kind](tmp_path / "store.db")
+    before = digest(path) if path.is_file() else None
+    with pytest.raises(StoreError) as info:
+        check_store_path(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+    with pytest.raises(StoreError):
+        RunStore(path)
+    after = digest(path) if path.is_file() else None
+    assert before == after  # not switched to WAL, not migrated, not truncated further
+    assert not Path(f"{path}-wal").exists() or kind in ("future schema", "truncated")
+
+
+def test_dev_null_is_not_a_store() -> None:
+    with pytest.raises(StoreError, match="not a regular file"):
+        check_store_path("/dev/null")
+
+
+@pytest.mark.parametrize("kind", ["random bytes", "foreign sqlite", "dangling symlink"])
+def test_wattprint_run_refuses_a_bad_store_before_the_command(tmp_path: Path, kind: str) -> None:
+    bad = HOSTILE[kind](tmp_path / "store.db")
+    marker = tmp_path / "ran"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATTPRINT_")}
+    env.update(PYTHONPATH=str(SRC), WATTPRINT_CPU_TDP_W="100")
+    res = subprocess.run(
+        [sys.executable, "-m", "wattprint", "run", "--db", str(bad), "--",
+         sys.executable, "-c", f"open({str(marker)!r}, 'w')"],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "error" in res.stderr
+    assert not marker.exists()  # the command never ran
+
+
+def test_a_new_store_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "deeper" / "runs.sqlite3"
+    with RunStore(path):
+        pass
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "new" / "deeper").stat().st_mode & 0o777 == 0o700
+
+
+def test_empty_and_absent_files_are_fine(tmp_path: Path) -> None:
+    inspect_store_file(tmp_path / "absent.db")
+    (tmp_path / "empty.db").write_bytes(b"")
+    inspect_store_file(tmp_path / "empty.db")
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [("", "empty"), ("/proc/version", "cannot be written"), ("/nonexistent/x.json", "exist")],
+)
+def test_output_paths_that_cannot_be_written(path: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        check_output_path(path, "--json")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=0, max_size=300))
+def test_any_bytes_are_a_store_or_one_line_error(tmp_path_factory: pytest.TempPathFactory,
+                                                 data: bytes) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "store.db"
+    path.write_bytes(data)
+    try:
+        inspect_store_file(path, 3)
+    except StoreError as exc:
+        assert "\n" not in str(exc)
+    assert path.read_bytes() == data
