@@ -18,6 +18,7 @@ Messages are one line and end with a suggestion, because the CLI prints them as 
     │   │   └── StoreReadOnlyError     its file or directory is read-only
     │   ├── SigningError               the HMAC chain cannot be extended with this key
     │   ├── ExportError                a record cannot be written where asked
+    │   ├── InvalidRecordError (ValueError)  a record holds an impossible value
     │   └── RecordImportError (ValueError)  a file of records cannot be imported
     └── UserWarning
         └── WattprintWarning           a measurement problem that does not stop the run
@@ -87,6 +88,10 @@ class SigningError(WattprintError):
 
 class ExportError(WattprintError):
     """A record could not be written where asked (e.g. the file has another format)."""
+
+
+class InvalidRecordError(WattprintError, ValueError):
+    """A run record holds a value no run can have (wrong type, not finite, out of range)."""
 
 
 class RecordImportError(WattprintError, ValueError):

@@ -137,7 +137,7 @@ def test_csv_round_trip_keeps_totals(tmp_path: Path) -> None:
 
 
 def test_jsonl_round_trip_is_lossless(tmp_path: Path) -> None:
-    runs = [epoch_windows(make_run("a")), make_run("b", project="ünïcode\nproject\u2028sep\x85")]
+    runs = [epoch_windows(make_run("a")), make_run("b", project="ünïcode project\u2028sep\u2029")]
     out = tmp_path / "runs.jsonl"
     append_jsonl(runs, out)
     lines = out.read_text(encoding="utf-8").splitlines()  # naive readers split on U+2028 too

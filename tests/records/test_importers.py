@@ -131,16 +131,22 @@ def _wattprint_csv(tmp_path: Path, runs: list[Run]) -> Path:
 
 
 def test_bad_number_names_file_and_line(tmp_path: Path) -> None:
-    path = _wattprint_csv(tmp_path, [make_run("a"), make_run("b", project="two\nlines")])
+    path = _wattprint_csv(tmp_path, [make_run("a"), make_run("b", experiment="x")])
     text = path.read_text(encoding="utf-8")
-    path.write_text(
-        text + text.split("\n")[1].replace(",12.5,", ",twelve,") + "\n", encoding="utf-8"
-    )
+    lines = text.split("\n")
+    # A quoted cell over two lines (a newline in a name: refused), then a bad number.
+    forged = lines[2].replace(",x,", ',"two\nlines",')
+    bad = lines[1].replace(",12.5,", ",twelve,")
+    path.write_text("\n".join([lines[0], lines[1], forged, bad]) + "\n", encoding="utf-8")
     with pytest.raises(RecordImportError) as err:
         read_wattprint_csv(path)
-    msg = str(err.value)  # line 5: header, a, b (two lines), then the bad row
-    assert msg.startswith(f"{path}:5: duration_s is 'twelve'") and "\n" not in msg
-    assert isinstance(err.value, WattprintError)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}:3: experiment contains control characters"), msg
+    assert "\n" not in msg and isinstance(err.value, WattprintError)
+    path.write_text("\n".join([lines[0], lines[1], lines[2], bad]) + "\n", encoding="utf-8")
+    with pytest.raises(RecordImportError) as err:
+        read_wattprint_csv(path)
+    assert str(err.value).startswith(f"{path}:4: duration_s is 'twelve'")
 
 
 @pytest.mark.parametrize(
@@ -194,11 +200,12 @@ def test_missing_file(tmp_path: Path) -> None:
         read_jsonl(tmp_path / "nope.jsonl")
 
 
-# -- property: append_csv then read_wattprint_csv keeps every CSV field ------------------------
-_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
+# -- property: append_csv then read_wattprint_csv keeps every CSV field of any valid run -------
+# Valid: text without control characters or lone surrogates (Cc, Cs), finite numbers in range.
+_text = st.text(st.characters(exclude_categories=["Cs", "Cc"]))
 _name = _text.filter(bool)
 _kwh = st.floats(min_value=0, max_value=1e6, allow_nan=False)
-_num = st.floats(allow_nan=False)  # inf is written as "inf" and read back
+_num = st.floats(min_value=0, max_value=1e4, allow_nan=False)
 _comp = st.builds(
     ComponentEnergy,
     name=st.sampled_from(["cpu", "gpu", "ram", "storage"]),
@@ -210,7 +217,7 @@ _comp = st.builds(
 )
 _runs = st.builds(
     Run,
-    run_id=_text,
+    run_id=_name.filter(str.strip),
     project=_text,
     started_at=st.just("2024-03-05T14:00:00.123Z"),
     duration_s=_num,
@@ -219,13 +226,13 @@ _runs = st.builds(
     zone=st.none() | _name,
     intensity_g_per_kwh=st.none() | _num,
     intensity_source=st.none() | _name,
-    pue=_num,
+    pue=st.floats(min_value=1, max_value=10),
     components=st.lists(_comp, max_size=6).map(tuple),
     scope=_text,
-    uncertainty_pct=_num,
-    exit_code=st.none() | st.integers(-(2**31), 2**31),
+    uncertainty_pct=st.floats(min_value=0, max_value=1000),
+    exit_code=st.none() | st.integers(-(2**31) + 1, 2**31 - 1),
     host=_text,
-    status=_text,
+    status=st.sampled_from(["running", "finished", "failed", "interrupted"]),
     ended_at=st.none() | st.just("2024-03-05T15:00:00Z"),
     experiment=st.none() | _name,
     tags=st.lists(_name, max_size=4).map(tuple),

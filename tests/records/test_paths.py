@@ -93,9 +93,23 @@ def test_wattprint_run_refuses_a_bad_store_before_the_command(tmp_path: Path, ki
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATTPRINT_")}
     env.update(PYTHONPATH=str(SRC), WATTPRINT_CPU_TDP_W="100")
     res = subprocess.run(
-        [sys.executable, "-m", "wattprint", "run", "--db", str(bad), "--",
-         sys.executable, "-c", f"open({str(marker)!r}, 'w')"],
-        env=env, capture_output=True, text=True, check=False, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "wattprint",
+            "run",
+            "--db",
+            str(bad),
+            "--",
+            sys.executable,
+            "-c",
+            f"open({str(marker)!r}, 'w')",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert res.returncode == 2, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and "error" in res.stderr
@@ -127,8 +141,9 @@ def test_output_paths_that_cannot_be_written(path: str, words: str) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.binary(min_size=0, max_size=300))
-def test_any_bytes_are_a_store_or_one_line_error(tmp_path_factory: pytest.TempPathFactory,
-                                                 data: bytes) -> None:
+def test_any_bytes_are_a_store_or_one_line_error(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "store.db"
     path.write_bytes(data)
     try:

@@ -156,7 +156,32 @@ def weakest_provenance(components: Iterable[ComponentEnergy]) -> str:
     return min(provs, key=lambda p: PROVENANCE_RANK.get(p, -1)) if provs else ""
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...),
+# +cmd|..., -2+3+cmd, @SUM); OWASP's rule: prefix such text cells with "'". A leading "'" is
+# itself prefixed, so that readers can drop exactly one and get the text back.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def safe_cell(cell: str) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs (numbers stay as they are)."""
+    return "'" + cell if cell.startswith(FORMULA_START) and not _is_number(cell) else cell
+
+
+def unsafe_cell(cell: str) -> str:
+    """Inverse of :func:`safe_cell`."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 def _csv_text(rows: Iterable[Sequence[str]]) -> str:
+    rows = [[safe_cell(cell) for cell in row] for row in rows]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     # With "\n" line ends the csv module does not quote a lone "\r", which readers take for a

@@ -41,20 +41,23 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
 
-from wattprint.errors import RecordImportError
+from wattprint.errors import InvalidRecordError, RecordImportError
 from wattprint.records.context import iso_utc, parse_iso_utc
 from wattprint.records.exports import (
     COMPONENT_NAMES,
     CSV_COLUMNS,
     ECO2AI_DEVICE_COLUMNS,
     split_list,
+    unsafe_cell,
 )
 from wattprint.records.run import ComponentEnergy, Run, Window, combined_uncertainty_pct
+from wattprint.records.validate import check_run
 
 IMPORTED_UNCERTAINTY_PCT = 50.0  # the band we give other tools' model estimates
 IMPORT_NAMESPACE = uuid.UUID("6f1b0c52-3c2e-5f8e-9a51-7c0d6b2a9e41")  # for uuid5 run ids
@@ -109,7 +112,8 @@ def _rows(path: str, kind: str, required: Sequence[str]) -> Iterator[tuple[int, 
                     raise _fail(
                         path, first, f"{len(rec)} fields where the header has {len(header)}"
                     )
-                yield first, dict(zip(header, rec, strict=True))
+                cells = (unsafe_cell(c) for c in rec)  # a formula-looking cell was prefixed
+                yield first, dict(zip(header, cells, strict=True))
         except csv.Error as e:
             raise _fail(path, line, f"unreadable CSV ({e})") from None
         except UnicodeDecodeError:
@@ -154,6 +158,24 @@ def _local_time(path: str, line: int, cell: str, col: str, tz: tzinfo | None) ->
     if dt.tzinfo is not None:
         return dt
     return dt.replace(tzinfo=tz) if tz is not None else dt.astimezone()
+
+
+def _checked(path: str, line: int, build: Callable[[], Run]) -> Run:
+    """The run ``build()`` makes of a record, if every field is possible
+    (records/validate.py); else a RecordImportError naming the file and line. Dates and
+    durations past what datetime holds are such errors too, never a traceback."""
+    try:
+        run = build()
+        check_run(run)
+    except RecordImportError:
+        raise
+    except InvalidRecordError as exc:
+        raise _fail(path, line, str(exc)) from None
+    except (TypeError, AttributeError) as exc:
+        raise _fail(path, line, f"not a run record ({exc})") from None
+    except (OverflowError, ValueError) as exc:
+        raise _fail(path, line, f"a value out of range ({exc})") from None
+    return run
 
 
 def _row_id(kind: str, row: Row) -> str:
@@ -252,46 +274,52 @@ def read_eco2ai_csv(path: str | os.PathLike[str], *, tz: tzinfo | None = None) -
             if rid in groups:
                 continue
         groups.setdefault(rid, []).append((line, row))
-    runs = []
-    for rid, rows in groups.items():
-        wins = [_eco2ai_window(spath, line, row, tz) for line, row in rows]
-        first_row = rows[0][1]
-        zone, source = _eco2ai_zone(first_row)
-        notes = ["Eco2AI's energy includes its PUE, which its file does not record: pue is 1"]
-        if not any(w.components for w in wins):
-            notes.append("Eco2AI's file does not split energy by device: no components")
-        if tz is None:
-            notes.append("Eco2AI's start_time has no zone: read as this machine's local time")
-        starts = [parse_iso_utc(w.started_at) for w in wins]
-        t0 = min(starts)
-        t1 = max(s + timedelta(seconds=w.duration_s) for s, w in zip(starts, wins, strict=True))
-        energy_kwh = math.fsum(w.energy_kwh for w in wins)
-        co2_kg = math.fsum(w.co2_kg or 0.0 for w in wins)
-        comps = _merge([c for w in wins for c in w.components])
-        single = len(wins) == 1 and not wins[0].name
-        runs.append(
-            Run(
-                run_id=rid,
-                project=_text(first_row, "project_name") or "",
-                started_at=iso_utc(t0),
-                duration_s=wins[0].duration_s if single else (t1 - t0).total_seconds(),
-                energy_kwh=energy_kwh,
-                co2_kg=co2_kg,
-                zone=zone,
-                intensity_g_per_kwh=_intensity(co2_kg, energy_kwh),
-                intensity_source=source,
-                pue=1.0,
-                components=comps,
-                scope="unknown",
-                uncertainty_pct=_band(comps),
-                windows=() if single else tuple(wins),
-                warnings=tuple(notes),
-                status="finished",
-                ended_at=iso_utc(t1),
-                experiment=_text(first_row, "experiment_description"),
-            )
-        )
-    return runs
+    return [
+        _checked(spath, rows[0][0], partial(_eco2ai_run, spath, rid, rows, tz))
+        for rid, rows in groups.items()
+    ]
+
+
+def _eco2ai_run(path: str, rid: str, rows: list[tuple[int, Row]], tz: tzinfo | None) -> Run:
+    """The run of one Eco2AI id (its rows are its epochs)."""
+    spath = path
+    wins = [_eco2ai_window(spath, line, row, tz) for line, row in rows]
+    first_row = rows[0][1]
+    zone, source = _eco2ai_zone(first_row)
+    notes = ["Eco2AI's energy includes its PUE, which its file does not record: pue is 1"]
+    if not any(w.components for w in wins):
+        notes.append("Eco2AI's file does not split energy by device: no components")
+    if tz is None:
+        notes.append("Eco2AI's start_time has no zone: read as this machine's local time")
+    starts = [parse_iso_utc(w.started_at) for w in wins]
+    t0 = min(starts)
+    t1 = max(s + timedelta(seconds=w.duration_s) for s, w in zip(starts, wins, strict=True))
+    energy_kwh = math.fsum(w.energy_kwh for w in wins)
+    # No zone (N/A) in every row: no CO2 at all, not 0 g/kWh.
+    co2s = [w.co2_kg for w in wins if w.co2_kg is not None]
+    co2_kg = math.fsum(co2s) if co2s else None
+    comps = _merge([c for w in wins for c in w.components])
+    single = len(wins) == 1 and not wins[0].name
+    return Run(
+        run_id=rid,
+        project=_text(first_row, "project_name") or "",
+        started_at=iso_utc(t0),
+        duration_s=wins[0].duration_s if single else (t1 - t0).total_seconds(),
+        energy_kwh=energy_kwh,
+        co2_kg=co2_kg,
+        zone=zone,
+        intensity_g_per_kwh=_intensity(co2_kg, energy_kwh),
+        intensity_source=source,
+        pue=1.0,
+        components=comps,
+        scope="unknown",
+        uncertainty_pct=_band(comps),
+        windows=() if single else tuple(wins),
+        warnings=tuple(notes),
+        status="finished",
+        ended_at=iso_utc(t1),
+        experiment=_text(first_row, "experiment_description"),
+    )
 
 
 # -- CodeCarbon --------------------------------------------------------------------------------
@@ -369,7 +397,10 @@ def read_codecarbon_csv(path: str | os.PathLike[str], *, tz: tzinfo | None = Non
         duration_s = _req(spath, line, row, "duration")
         if rid not in best or duration_s >= best[rid][2]:  # flush() rows are cumulative
             best[rid] = (line, row, duration_s)
-    return [_codecarbon_run(spath, line, row, rid, tz) for rid, (line, row, _) in best.items()]
+    return [
+        _checked(spath, line, partial(_codecarbon_run, spath, line, row, rid, tz))
+        for rid, (line, row, _) in best.items()
+    ]
 
 
 # -- wattprint CSV and JSON Lines --------------------------------------------------------------
@@ -431,7 +462,8 @@ def read_wattprint_csv(path: str | os.PathLike[str]) -> list[Run]:
     """Runs from a CSV written by ``append_csv`` (totals per component name; no windows)."""
     spath = os.fspath(path)
     return [
-        _wattprint_run(spath, line, row) for line, row in _rows(spath, "wattprint", CSV_COLUMNS)
+        _checked(spath, line, partial(_wattprint_run, spath, line, row))
+        for line, row in _rows(spath, "wattprint", CSV_COLUMNS)
     ]
 
 
@@ -446,14 +478,11 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[Run]:
                     continue
                 try:
                     d = json.loads(text)
-                except ValueError as e:
-                    raise _fail(spath, line, f"not JSON ({e})") from None
+                except (ValueError, RecursionError) as e:  # deep nesting: RecursionError
+                    raise _fail(spath, line, f"not JSON ({type(e).__name__})") from None
                 if not isinstance(d, dict):
                     raise _fail(spath, line, f"a JSON {type(d).__name__}, not a run record")
-                try:
-                    runs.append(Run.from_dict(d))
-                except (TypeError, ValueError, AttributeError) as e:
-                    raise _fail(spath, line, f"not a run record ({e})") from None
+                runs.append(_checked(spath, line, partial(Run.from_dict, d)))
     except UnicodeDecodeError:
         raise RecordImportError(f"{spath}: not UTF-8 text; save the file as UTF-8") from None
     except OSError as e:
