@@ -309,9 +309,9 @@ class Tracker:
         meter.close()
         self._meter, self._start, self.run = None, None, run
         if self._json_path is not None:
-            from wattprint.records.jsonfile import write_json
+            from wattprint.records.paths import write_atomic
 
-            write_json(run, self._json_path)
+            write_atomic(self._json_path, run.to_json() + "\n")
         return run
 
     def _record(

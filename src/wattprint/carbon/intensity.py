@@ -1,8 +1,8 @@
 """Grid carbon intensity of a zone, from the bundled tables (no location guessing here).
 
-The tables are loaded on first use, never at import; see :mod:`wattprint.carbon.zones`.
-:func:`lookup` and :func:`zones` are a facade over that registry, which they import when called:
-the registry imports this module (for :class:`Intensity`), never the other way at import time.
+The tables are loaded on first use, never at import, by the registry
+(:func:`wattprint.carbon.zones.intensity`), which imports this module for :class:`Intensity`;
+this module imports nothing back.
 """
 
 from __future__ import annotations

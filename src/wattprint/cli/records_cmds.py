@@ -76,8 +76,10 @@ def export(args: argparse.Namespace) -> int:
     else:
         import json
 
-        try:
-            out.write_text(json.dumps([r.to_dict() for r in runs], indent=2) + "\n")
+        from wattprint.records.paths import write_atomic
+
+        try:  # atomic: an export over an existing file never leaves half of it
+            write_atomic(out, json.dumps([r.to_dict() for r in runs], indent=2) + "\n")
         except OSError as exc:
             raise UsageError(f"--out {out}: {exc.strerror or exc}; choose another path") from None
     print(f"exported {len(runs)} run(s) to {out}", file=sys.stderr)

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         _check_csv_header(Path(args.csv))
     json_path = Path(args.json) if args.json is not None else None
     csv_path = Path(args.csv) if args.csv is not None else None
-    from wattprint.records.jsonfile import write_json
+    from wattprint.records.paths import write_atomic
     from wattprint.tracker import Tracker
 
     # The settings as resolved (an explicit unwritable --db is an error here, before the
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         # Still inside: a signal that arrives now waits until the record is written.
         try:
             if json_path is not None:
-                write_json(record, json_path)
+                write_atomic(json_path, record.to_json() + "\n")
             if csv_path is not None:
                 from wattprint.records.exports import append_csv
 

@@ -1,6 +1,6 @@
 """Measurements -> records: pure functions from a meter's readings to :class:`Run` and
 :class:`Window`. No I/O, no clocks, no carbon policy (the carbon fields come in as a dict from
-:class:`wattprint.carbon.finalize.CarbonPlan`), so every record is built the same way at
+:class:`wattprint.carbon.plan.CarbonPlan`), so every record is built the same way at
 start, at each checkpoint and at stop.
 """
 

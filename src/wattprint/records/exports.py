@@ -214,14 +214,35 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+def _ids_in(fd: int, size: int, header: list[str] | None, id_column: str) -> set[str]:
+    """The run ids already in an export file (so that exporting again adds nothing twice)."""
+    text = os.pread(fd, size, 0).decode("utf-8-sig", errors="replace")
+    if header is None:  # JSON Lines
+        ids = set()
+        for line in text.splitlines():
+            try:
+                ids.add(str(json.loads(line)[id_column]))
+            except (ValueError, KeyError, TypeError, RecursionError):
+                continue
+        return ids
+    if id_column not in header:
+        return set()
+    i = header.index(id_column)
+    rows = csv.reader(io.StringIO(text))
+    next(rows, None)
+    return {unsafe_cell(r[i]) for r in rows if len(r) > i}
+
+
 def _append(
     path: str | os.PathLike[str],
     headers: Sequence[Sequence[str]] | None,
-    render: Callable[[list[str] | None], str],
+    render: Callable[[list[str] | None, set[str]], str],
     what: str,
+    id_column: str,
 ) -> None:
-    """Append ``render(header)`` under an exclusive lock; a new or empty file first gets
-    ``headers[0]``; an existing file's header must be one of ``headers``."""
+    """Append ``render(header, ids already in the file)`` under an exclusive lock; a new or
+    empty file first gets ``headers[0]``; an existing file's header must be one of
+    ``headers``. Idempotent when ``render`` leaves out the runs whose id is in the file."""
     spath = os.fspath(path)
     try:
         fd = os.open(
@@ -249,9 +270,13 @@ def _append(
                         f"{','.join(header[:3])!r}), not the {what} one; "
                         "append to a new file or move the old one aside"
                     )
+        known = _ids_in(fd, size, header, id_column) if size else set()
+        body = render(header, known)
+        if not body:
+            return  # every run is in the file already
         if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
             prefix = "\n" + prefix  # a previous writer died mid-line: do not glue onto it
-        _write_all(fd, (prefix + render(header)).encode("utf-8"))
+        _write_all(fd, (prefix + body).encode("utf-8"))
     except OSError as e:
         raise ExportError(f"cannot append to {spath}: {e.strerror}; check free space") from None
     finally:
@@ -293,9 +318,15 @@ def csv_row(run: Run) -> list[str]:
 
 def append_csv(runs: Iterable[Run], path: str | os.PathLike[str]) -> None:
     """Append one row per run to a wattprint CSV (header written if the file is new/empty)."""
-    rows = [csv_row(r) for r in runs]
-    if rows:
-        _append(path, [CSV_COLUMNS], lambda _h: _csv_text(rows), "wattprint CSV")
+    run_list = list(runs)
+    if run_list:
+        _append(
+            path,
+            [CSV_COLUMNS],
+            lambda _h, known: _csv_text(csv_row(r) for r in run_list if r.run_id not in known),
+            "wattprint CSV",
+            "run_id",
+        )
 
 
 # -- JSON --------------------------------------------------------------------------------------
@@ -317,9 +348,15 @@ def jsonl_line(run: Run) -> str:
 
 def append_jsonl(runs: Iterable[Run], path: str | os.PathLike[str]) -> None:
     """Append one compact JSON record per line (lossless; read back with ``read_jsonl``)."""
-    text = "".join(jsonl_line(r) for r in runs)
-    if text:
-        _append(path, None, lambda _h: text, "JSON Lines")
+    run_list = list(runs)
+    if run_list:
+        _append(
+            path,
+            None,
+            lambda _h, known: "".join(jsonl_line(r) for r in run_list if r.run_id not in known),
+            "JSON Lines",
+            "run_id",
+        )
 
 
 # -- Eco2AI CSV --------------------------------------------------------------------------------
@@ -452,12 +489,15 @@ def append_eco2ai_csv(
     plain, with_devices = ECO2AI_COLUMNS, ECO2AI_COLUMNS + ECO2AI_DEVICE_COLUMNS
     headers = [with_devices, plain] if device_consumption else [plain, with_devices]
 
-    def render(header: list[str] | None) -> str:
+    def render(header: list[str] | None, known: set[str]) -> str:
         assert header is not None
         return _csv_text(
-            row for r in run_list for row in eco2ai_rows(r, header, epoch=epoch, tz=tz)
+            row
+            for r in run_list
+            if r.run_id not in known
+            for row in eco2ai_rows(r, header, epoch=epoch, tz=tz)
         )
 
     spath = os.fspath(path)
     with _eco2ai_lock_file(spath):
-        _append(spath, headers, render, "Eco2AI")
+        _append(spath, headers, render, "Eco2AI", "id")

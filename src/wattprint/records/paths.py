@@ -7,6 +7,7 @@ than by permission bits, which root ignores.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from wattprint.errors import ConfigError, StoreError
@@ -20,6 +21,31 @@ def _probe_dir(directory: str) -> None:
     fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
     os.unlink(probe)
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never
+    half of either: a private file beside it, flushed to disk, then renamed over it. On any
+    failure (a full disk) the file beside it is removed and OSError raised."""
+    p = os.fspath(path)
+    tmp = os.path.join(
+        os.path.dirname(p) or ".",
+        f".{os.path.basename(p)}.{os.getpid()}.{os.urandom(4).hex()}.tmp",
+    )
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        try:
+            view = memoryview(text.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def check_output_path(path: str | os.PathLike[str], what: str = "") -> None:

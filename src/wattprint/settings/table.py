@@ -193,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
         "WATTPRINT_TARIFF_TZ",
         parse_text,
         None,
-        "IANA time zone of the tariff's hours; default: the machine's",
+        "IANA time zone of the tariff's hours; default: UTC",
         example="Europe/Berlin",
     ),
     Setting(

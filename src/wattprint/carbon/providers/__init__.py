@@ -2,12 +2,12 @@
 WattTime.
 
 Nothing here touches the network unless a provider is explicitly chosen (by name here; for a run,
-by the intensity_provider setting, which :mod:`wattprint.carbon.finalize` reads). Credentials are
+by the intensity_provider setting, which :mod:`wattprint.carbon.plan` reads). Credentials are
 passed in (``token=``, ``username=``/``password=``), never read from the environment here.
 Usage::
 
     provider = get_provider("neso")                 # cached on disk by default
-    static = lookup("GB").intensity_g_per_kwh
+    static = zones.intensity("GB").intensity_g_per_kwh
     bins, warning = intensity_bins(provider, "GB", start, end, static=static)
 
 ``bins`` cover the run exactly; each says its ``source`` (provider or ``static: ...``),
