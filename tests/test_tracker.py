@@ -487,3 +487,45 @@ def test_pue_keywords() -> None:
         wattprint.Tracker(pue="cloud", zone="aws:eu-west-1", db=False)
     with pytest.raises(ConfigError, match="datacenter"):
         wattprint.Tracker(pue="lots", db=False)
+
+
+def _reaped_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"cpu_model": 123}, "cpu_model=123 must be text"),
+        ({"experiment": {}}, "experiment={} must be text"),
+        ({"pid": -1}, "not a process id"),
+        ({"pid": 2**40}, "not a process id"),
+        ({"pid": "1"}, "not a process id"),
+        ({"command": "ls -la"}, "list of strings"),
+        ({"db": 123}, "db=123 must be text"),
+        ({"json_path": 123}, "not a file path"),
+        ({"json_path": ""}, "not a file path"),
+        ({"tags": "a,b"}, None),  # a string is split like the flag
+        ({"tags": ["ok", "bad\nline"]}, "control characters"),
+        ({"project": "x\udcff"}, "not valid UTF-8"),
+        ({"zoen": "DE"}, "unknown setting"),
+    ],
+)
+def test_hostile_tracker_arguments_are_one_line_config_errors(
+    kwargs: dict[str, object], words: str | None
+) -> None:
+    if words is None:
+        assert wattprint.Tracker(db=False, **kwargs).tags == ("a", "b")  # type: ignore[arg-type]
+        return
+    with pytest.raises(ConfigError) as info:
+        wattprint.Tracker(**{"db": False, **kwargs})  # type: ignore[arg-type]
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_pid_of_no_process_is_refused() -> None:
+    with pytest.raises(ConfigError, match="no running process"):
+        wattprint.Tracker(pid=_reaped_pid(), db=False)

@@ -98,8 +98,8 @@ class Tracker:
         self.project, self.scope, self.zone = s.project, s.scope, s.zone
         self.interval_s, self.checkpoint_s = s.interval_s, s.checkpoint_s
         self.experiment, self.tags = s.experiment, s.tags
-        if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
-            raise ConfigError(f"pid={pid!r} is not a process id; give a positive int, or None")
+        if pid is not None:
+            _check_pid(pid, os.fspath(hardware.proc_dir) if hardware is not None else "/proc")
         if command is not None and (
             isinstance(command, str) or not all(isinstance(c, str) for c in command)
         ):
@@ -472,3 +472,22 @@ class Tracker:
             self._warned.add(key)
             self._messages.append(message)
         warnings.warn(message, WattprintWarning, stacklevel=user_stacklevel())
+
+
+def _check_pid(pid: object, proc_dir: str) -> None:
+    """A process to measure must be one that exists now (a pid past the kernel's range or
+    of no process would silently measure 0 J)."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2**31:
+        raise ConfigError(f"pid={pid!r} is not a process id; give a positive int, or None")
+    if os.path.isdir(proc_dir):
+        alive = os.path.isdir(os.path.join(proc_dir, str(pid)))
+    else:  # no procfs (macOS): ask the kernel
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True  # someone else's process
+    if not alive:
+        raise ConfigError(f"pid={pid} is no running process; give one that runs")
