@@ -152,7 +152,10 @@ class Tracker:
         self._forced_status: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> Tracker:
+    def start(self, *, record_now: bool = False) -> Tracker:
+        """Begin measuring. The run's first row reaches the store on the sampler's first tick,
+        off this thread; ``record_now=True`` writes it here before returning (``wattprint
+        run`` does, so that a job killed at once still leaves its run)."""
         if self._meter is not None:
             raise TrackerStateError(
                 "this Tracker is already running; stop() it first or create another"
@@ -210,10 +213,10 @@ class Tracker:
             self._recorder = Recorder(
                 Path(db) if db else None, self._warn, self.checkpoint_s, self._signing_key
             )
+        if self._recorder is not None and (record_now or not self._background):
+            self._recorder.begin(self._record(self._start.snap, "running"))
         if self._background:
             self._schedule(meter)
-        elif self._recorder is not None:
-            self._recorder.begin(self._record(self._start.snap, "running"))
         atexit.register(self._at_exit)
         return self
 

@@ -7,6 +7,11 @@ which ``sigtimedwait`` reports (``si_code``: SI_KERNEL for the terminal, <= 0 fo
 sigqueue). So on Linux the signals are blocked in every thread — before the sampler thread
 starts, so it inherits the mask — and waited for; the child is spawned with an empty mask.
 Elsewhere SIGTERM is forwarded by a handler and SIGINT left to the terminal.
+
+If wattprint itself is killed (SIGKILL from a scheduler or the OOM killer), the command must not
+run on unmeasured: on Linux the child asks the kernel for SIGKILL when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``, set between fork and exec), and exits at once if the parent is
+already gone by then.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 
@@ -24,6 +30,32 @@ _SI_KERNEL = 0x80  # si_code of a signal the kernel raised itself (terminal keys
 def exit_code(returncode: int) -> int:
     """A shell's exit code for a child's return code: 128 + N when killed by signal N."""
     return returncode if returncode >= 0 else 128 - returncode
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _spawn(cmd: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` with an empty signal mask, SIGPIPE/SIGXFSZ at their defaults (Python
+    ignores them), and, on Linux, SIGKILL when wattprint dies."""
+    parent = os.getpid()
+    prctl = None
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):  # no libc prctl: the child is not tied to us
+            prctl = None
+
+    def in_child() -> None:  # between fork and exec: no Python-level locks are taken
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            if os.getppid() != parent:  # wattprint died before the prctl took effect
+                os._exit(128 + int(signal.SIGKILL))
+
+    return subprocess.Popen(list(cmd), preexec_fn=in_child, restore_signals=True)
 
 
 class ChildRunner:
@@ -64,21 +96,15 @@ class ChildRunner:
         return self._run_portable(cmd)
 
     def _run_precise(self, cmd: Sequence[str], on_wait: Callable[[], None]) -> int:
-        # Python ignores SIGPIPE and SIGXFSZ; like subprocess, give the child the defaults.
-        reset = [s for s in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, s)]
-        pid = os.posix_spawnp(
-            cmd[0],
-            list(cmd),
-            dict(os.environ),
-            setsigmask=(),
-            setsigdef=[getattr(signal, s) for s in reset],
-        )
+        child = _spawn(cmd)
+        pid = child.pid
         waited = {*FORWARDED, signal.SIGCHLD}
         while True:
             info = signal.sigtimedwait(waited, 1.0)
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
-                return os.waitstatus_to_exitcode(status)
+                child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+                return child.returncode
             if info is not None and info.si_signo != signal.SIGCHLD and info.si_code != _SI_KERNEL:
                 os.kill(pid, info.si_signo)
             elif info is None:

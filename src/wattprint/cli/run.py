@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     tracker = Tracker(command=cmd, settings=settings)
     status = StatusLine(tracker)
     with ChildRunner() as runner:  # before start(): the sampler thread inherits the signal mask
-        tracker.start()
+        tracker.start(record_now=True)  # the run is in the store before the command starts
         try:
             returncode = runner.run(cmd, on_wait=status.update)
         except OSError as exc:
