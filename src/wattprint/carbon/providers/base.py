@@ -182,8 +182,28 @@ def safe_url(url: str) -> str:
     return f"{parts.netloc}{parts.path}"
 
 
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only within the same scheme and host: urllib would otherwise send the
+    request's headers — the provider's token — to whatever host the answer names."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if (old.scheme, old.netloc) != (new.scheme, new.netloc):
+            return None  # urllib then raises HTTPError for the 3xx: nothing is sent there
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _urlopen(request: urllib.request.Request, timeout_s: float) -> bytes:
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+    opener = urllib.request.build_opener(_SameHostRedirects)
+    with opener.open(request, timeout=timeout_s) as response:
         body: bytes = response.read(MAX_RESPONSE_BYTES + 1)
     if len(body) > MAX_RESPONSE_BYTES:
         raise ValueError("response too large")
@@ -241,7 +261,8 @@ def _reject_constant(name: str) -> Any:
 
 def garbage(provider: str, url: str, why: object, secrets: Iterable[str] = ()) -> ProviderError:
     """The error for a well-formed JSON answer whose content is not what the API documents."""
-    detail = " ".join(str(why).split())[:120]
+    # Redacted before it is cut: a cut could leave part of a long secret unrecognised.
+    detail = redact(" ".join(str(why).split()), secrets)[:120]
     message = f"{provider}: unexpected response from {safe_url(url)} ({detail})"
     return ProviderError(redact(message, secrets))
 
