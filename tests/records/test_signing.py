@@ -135,6 +135,27 @@ def test_an_edited_energy_column_is_detected(store: RunStore) -> None:
     one_line(report.problems)
 
 
+def test_a_forged_row_outside_the_chain_is_detected(store: RunStore) -> None:
+    """A row inserted by hand with seq NULL would be in no link of the chain."""
+    with tamper(store) as conn:
+        conn.execute(
+            "INSERT INTO runs (id, seq, project, started_at, status, record) "
+            "SELECT 'forged', NULL, project, started_at, status, record FROM runs "
+            "WHERE id = 'run-a'"
+        )
+    report = verify(store, KEY)
+    assert not report.ok
+    assert any("forged" in p and "outside the chain" in p for p in report.problems)
+    one_line(report.problems)
+
+
+def test_a_removed_seq_is_detected(store: RunStore) -> None:
+    with tamper(store) as conn:
+        conn.execute("UPDATE runs SET seq = NULL, hmac = NULL WHERE id = 'run-e'")
+    report = verify(store, KEY)
+    assert not report.ok and any("run-e" in p for p in report.problems)
+
+
 def test_an_edited_component_row_is_detected(store: RunStore) -> None:
     with tamper(store) as conn:
         conn.execute("UPDATE components SET energy_kwh = 0 WHERE run_id = 'run-b' AND idx = 0")

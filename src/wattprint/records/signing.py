@@ -198,6 +198,14 @@ def _verify(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
     ).fetchall()
     if head is None and any(r[3] is not None for r in rows):
         problems.append("the chain head is missing from the meta table: it was deleted")
+    # Every run that ended got a seq when it did; one without is outside the chain, where no
+    # check would see it: its seq was removed, or the row was written by hand.
+    for (run_id,) in conn.execute(
+        "SELECT id FROM runs WHERE seq IS NULL AND status != 'running' ORDER BY id"
+    ):
+        problems.append(
+            f"run {run_id} has ended but is outside the chain (no seq): forged or edited"
+        )
     prev_hmac, prev_seq, prev_id = "", 0, ""
     checked = good = 0
     link_problems: list[str] = []
