@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import warnings
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 
 from tests.fakes import PAGE_SIZE_B, FakeClock, FakePowercap, FakeProc
 from wattprint.errors import SensorError, SensorUnavailableError, WattprintWarning
-from wattprint.meter import Gap, Meter, Snapshot, Timeline, process_share
+from wattprint.meter import Gap, Meter, Snapshot, Timeline, own_share, process_share
 from wattprint.sensors.base import (
     Component,
     DiskCounters,
@@ -192,6 +193,24 @@ def test_storage_share_of_idle_disks_is_zero() -> None:
     prev = _io(0.0, 0, sda=(1_000, 1_000))
     cur = _io(1.0, 8_192, sda=(1_000, 1_000))  # dirtied pages, not yet on disk
     assert process_share(Component.STORAGE, prev, cur) == 0.0
+
+
+def test_wattprints_own_use_is_taken_out_of_the_trees_and_counted_apart() -> None:
+    """The tracked tree contains wattprint (its store writes, its sampler): their CPU time and
+    bytes are the tool's overhead, so a tree that only sleeps gets nothing."""
+    prev = Usage(0.0, 100.0, 10.0, own_cpu_s=1.0, own_in_tree=True)
+    cur = Usage(1.0, 104.0, 12.0, own_cpu_s=2.5, own_in_tree=True)  # 1.5 of the 2 s were ours
+    assert process_share(Component.CPU, prev, cur) == pytest.approx(0.5 / 4)
+    assert own_share(Component.CPU, prev, cur) == pytest.approx(1.5 / 4)
+    only_us = Usage(1.0, 104.0, 12.0, own_cpu_s=3.0, own_in_tree=True)
+    assert process_share(Component.CPU, prev, only_us) == 0.0
+    io_prev = replace(_io(0.0, 0, sda=(1_000, 1_000)), own_io_b=0, own_in_tree=True)
+    io_cur = replace(_io(1.0, 4_096, sda=(3_048, 3_048)), own_io_b=4_096, own_in_tree=True)
+    assert process_share(Component.STORAGE, io_prev, io_cur) == 0.0  # all of it was the store's
+    assert own_share(Component.STORAGE, io_prev, io_cur) == pytest.approx(1.0)
+    elsewhere = replace(io_cur, own_in_tree=False)  # measuring another tree: nothing to take out
+    assert process_share(Component.STORAGE, io_prev, elsewhere) == pytest.approx(1.0)
+    assert own_share(Component.RAM, prev, cur) == 0.0
 
 
 def test_storage_share_unknown_inputs() -> None:

@@ -90,6 +90,8 @@ def process_share(component: Component, prev: Usage, cur: Usage) -> float | None
         if cur.machine_busy_cpu_s is None or prev.machine_busy_cpu_s is None:
             return None
         used_s = cur.process_cpu_s - prev.process_cpu_s
+        if cur.own_in_tree:  # wattprint's own work is overhead, never the tree's
+            used_s -= cur.own_cpu_s - prev.own_cpu_s
         busy_s = cur.machine_busy_cpu_s - prev.machine_busy_cpu_s
         if used_s <= 0:
             return 0.0
@@ -126,8 +128,32 @@ def process_share(component: Component, prev: Usage, cur: Usage) -> float | None
             # The disks were idle. Writes count in proc/<pid>/io when pages are dirtied and
             # reach the disk up to ~30 s later, so the process is billed then, not now.
             return 0.0
-        return _ratio(cur.process_io_b - prev.process_io_b, moved_b)
+        io_b = cur.process_io_b - prev.process_io_b
+        if cur.own_in_tree:  # the store's and the record's writes are wattprint's
+            io_b -= cur.own_io_b - prev.own_io_b
+        return _ratio(io_b, moved_b)
     return 1.0  # GPUs: the sensor's own attribute() (see Meter._step)
+
+
+def own_share(component: Component, prev: Usage, cur: Usage) -> float:
+    """wattprint's own share of one component's use over an interval: its CPU time of the
+    machine's busy time, its bytes of the disks' (0 for the rest: its memory is a few MiB and
+    it uses no GPU)."""
+    if component is Component.CPU:
+        if cur.machine_busy_cpu_s is None or prev.machine_busy_cpu_s is None:
+            return 0.0
+        busy_s = cur.machine_busy_cpu_s - prev.machine_busy_cpu_s
+        return _ratio(cur.own_cpu_s - prev.own_cpu_s, busy_s) or 0.0
+    if component is Component.STORAGE:
+        if cur.disks is None or prev.disks is None:
+            return 0.0
+        moved_b = sum(
+            max(0, c.read_b + c.written_b - prev.disks[n].read_b - prev.disks[n].written_b)
+            for n, c in cur.disks.items()
+            if n in prev.disks
+        )
+        return _ratio(cur.own_io_b - prev.own_io_b, moved_b) or 0.0 if moved_b > 0 else 0.0
+    return 0.0
 
 
 def _component_of(sensor: Sensor) -> Component:
@@ -163,6 +189,7 @@ class Meter:
         self.full_every_s = min(full_every_s, slow_limit_s)
         self._total_j = [0.0] * len(self.sensors)  # attributed to the scope
         self._machine_j = [0.0] * len(self.sensors)  # whole machine (= total for "machine")
+        self._own_j = [0.0] * len(self.sensors)  # wattprint's own use: overhead, apart
         self._live = [True] * len(self.sensors)
         self.gaps: list[Gap] = []
         self.reads = 0  # readings taken (the timeline keeps a thinned subset)
@@ -281,6 +308,9 @@ class Meter:
             )
             return
         self._machine_j[i] += max(0.0, step.energy_j)
+        share = own_share(self._components[i], prev, cur)
+        if share > 0:
+            self._own_j[i] += max(0.0, step.energy_j) * share
         if energy_j > 0:
             # CPU shares are not capped per interval (a child found late brings CPU time from
             # earlier intervals), so cap the running total at the machine's instead.
@@ -293,6 +323,13 @@ class Meter:
             self.probe.close()
             for sensor in self.sensors:
                 sensor.close()
+
+    @property
+    def own_energy_j(self) -> float:
+        """wattprint's own energy so far (its share of CPU and storage): the run's overhead,
+        kept out of the attributed totals."""
+        with self._lock:
+            return float(sum(self._own_j))
 
     def gap_s(self, sensor: int, start_s: float, end_s: float) -> float:
         """Seconds of ``[start_s, end_s]`` in which ``sensor`` was not measured."""

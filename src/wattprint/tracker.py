@@ -29,10 +29,11 @@ if TYPE_CHECKING:
 
     from wattprint.carbon.plan import CarbonPlan
     from wattprint.meter import Meter, Snapshot
-    from wattprint.records.recorder import Checkpointer, Recorder
+    from wattprint.records.recorder import Recorder, RunTicker
     from wattprint.records.run import LiveView, Run, Window
     from wattprint.sensors.base import Sensor
     from wattprint.sensors.discovery import HardwareOptions
+    from wattprint.sensors.usage import OwnUse
     from wattprint.settings import Settings
 
 __all__ = ["LiveView", "Tracker"]
@@ -136,7 +137,8 @@ class Tracker:
         self._meter: Meter | None = None
         self._start: _Edge | None = None
         self._identity: dict[str, object] = {}
-        self._ticker: Checkpointer | Meter | None = None
+        self._ticker: RunTicker | None = None
+        self._own: OwnUse | None = None
         self._recorder: Recorder | None = None
         self._stored = False
         self._reset()
@@ -166,7 +168,7 @@ class Tracker:
         from wattprint.meter import Meter
         from wattprint.records import context
         from wattprint.sensors.discovery import discover
-        from wattprint.sensors.usage import UsageProbe
+        from wattprint.sensors.usage import OwnUse, UsageProbe
 
         self._reset()  # a Tracker may be reused
         self._owner_pid = os.getpid()
@@ -179,12 +181,15 @@ class Tracker:
             for msg in found.warnings:
                 self._warn(msg, msg)
         root = (self._pid_root or os.getpid()) if self.scope == "process" else None
-        probe = UsageProbe(root, proc_dir=hw.proc_dir, cgroup=cgroup, disks=reader)
+        own = self._own = OwnUse()
+        probe = UsageProbe(root, proc_dir=hw.proc_dir, cgroup=cgroup, disks=reader, own=own)
         meter = Meter(
             sensors, probe, self.scope, clock=self._clock or time.monotonic, warn=self._warn
         )
         wall = datetime.now(timezone.utc)
-        self._start = _Edge(meter.begin(), wall)
+        with own.measure():
+            first = meter.begin()
+        self._start = _Edge(first, wall)
         self._meter = meter
         from wattprint import __version__
 
@@ -214,7 +219,8 @@ class Tracker:
                 Path(db) if db else None, self._warn, self.checkpoint_s, self._signing_key
             )
         if self._recorder is not None and (record_now or not self._background):
-            self._recorder.begin(self._record(self._start.snap, "running"))
+            with own.measure():  # the store's write is wattprint's, not the tree's I/O
+                self._recorder.begin(self._record(self._start.snap, "running"))
         if self._background:
             self._schedule(meter)
         atexit.register(self._at_exit)
@@ -232,22 +238,24 @@ class Tracker:
 
         assert self._start is not None
         every_s = min(self.interval_s, meter.max_interval_s)
-        if self._recorder is not None:
-            from wattprint.records.recorder import Checkpointer
+        from wattprint.records.recorder import RunTicker
 
-            # Checkpoints ride on ticks, so tick at least as often as they are due.
-            every_s = min(every_s, self.checkpoint_s)
-            self._ticker = Checkpointer(
-                meter,
-                self._recorder,
-                lambda snap: self._record(snap, "running"),
-                self._start.snap,
-            )
-            # The first tick, at once, writes the run's first row off the caller's path.
-            shared_sampler().add(self._ticker, every_s, first_in_s=0.0)
-        else:
-            self._ticker = meter
-            shared_sampler().add(meter, every_s)
+        assert self._own is not None
+        if self._recorder is None:
+            self._ticker = RunTicker(meter, self._own)
+            shared_sampler().add(self._ticker, every_s)
+            return
+        # Checkpoints ride on ticks, so tick at least as often as they are due.
+        every_s = min(every_s, self.checkpoint_s)
+        self._ticker = RunTicker(
+            meter,
+            self._own,
+            self._recorder,
+            lambda snap: self._record(snap, "running"),
+            self._start.snap,
+        )
+        # The first tick, at once, writes the run's first row off the caller's path.
+        shared_sampler().add(self._ticker, every_s, first_in_s=0.0)
 
     def _at_exit(self) -> None:
         """The interpreter is exiting with this run still open: record it as interrupted."""
@@ -283,7 +291,7 @@ class Tracker:
             self._ticker = None
         atexit.unregister(self._at_exit)
         self._synchronize()
-        end = meter.read()
+        end = self._read(meter)
         from wattprint.hints import hint_idle_gpus
         from wattprint.records.build import timeline_of
         from wattprint.records.context import iso_utc
@@ -332,6 +340,14 @@ class Tracker:
             raise TrackerStateError("the run has stopped")
         from wattprint.records.build import build_run, components_between
         from wattprint.records.context import loaded_packages
+        from wattprint.records.run import J_PER_KWH, Overhead
+
+        own = self._own
+        overhead = (
+            Overhead(meter.own_energy_j / J_PER_KWH, own.cpu_s, own.io_b)
+            if own is not None
+            else None
+        )
 
         comps = components_between(meter, start.snap, end)
         return build_run(
@@ -349,6 +365,7 @@ class Tracker:
             signal=signal,
             ended_at=ended_at,
             packages=loaded_packages(),
+            overhead=overhead,
         )
 
     def __enter__(self) -> Tracker:
@@ -371,7 +388,7 @@ class Tracker:
     def sample(self) -> Snapshot:
         """Read every sensor now (the background sampler does this every ``interval_s``)."""
         meter, _ = self._require_running()
-        return meter.read()
+        return self._read(meter)
 
     @property
     def meter(self) -> Meter | None:
@@ -403,7 +420,7 @@ class Tracker:
         from datetime import datetime, timezone
 
         self._synchronize()
-        self._open[name] = _Edge(meter.read(), datetime.now(timezone.utc))
+        self._open[name] = _Edge(self._read(meter), datetime.now(timezone.utc))
 
     def end_window(self, name: str) -> Window:
         """Close a window and return its record (CO2 at the bundled intensity until stop(),
@@ -420,7 +437,7 @@ class Tracker:
         from wattprint.records.context import iso_utc
 
         self._synchronize()
-        end = meter.read()
+        end = self._read(meter)
         comps = components_between(meter, edge.snap, end)
         co2_kg = self.carbon.co2_kg(sum(c.energy_kwh for c in comps))
         window = build_window(name, iso_utc(edge.wall), edge.snap, end, comps, co2_kg)
@@ -434,6 +451,12 @@ class Tracker:
         return tuple(self._windows)
 
     # -- helpers -------------------------------------------------------------------------
+    def _read(self, meter: Meter) -> Snapshot:
+        """A reading of every sensor now, its cost counted as wattprint's own."""
+        assert self._own is not None
+        with self._own.measure():
+            return meter.read()
+
     def _synchronize(self) -> None:
         """Let queued GPU kernels finish, so their energy lands in the window that ran them."""
         if self.settings.sync == "auto":

@@ -59,7 +59,11 @@ def test_sigkill_never_orphans_the_command_nor_loses_its_run(
     assert not _alive(child), "the command ran on after wattprint was killed"
     res = subprocess.run(
         [sys.executable, "-m", "wattprint", "runs", "--json"],
-        env=_env(db), capture_output=True, text=True, check=True, timeout=60,
+        env=_env(db),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     runs = [json.loads(line) for line in res.stdout.splitlines()]
     assert [r["project"] for r in runs] == ["killed"]  # recorded before the command started

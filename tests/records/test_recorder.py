@@ -253,3 +253,16 @@ def test_an_uncaught_exception_is_recorded_as_failed(tmp_path: Path) -> None:
     with RunStore(db) as store:
         (run,) = store.list(project="boom")
     assert run.status == "failed" and run.error == "ValueError: boom at epoch 3"
+
+
+def test_the_tools_own_io_is_overhead_not_the_runs(tmp_path: Path) -> None:
+    """A run that only sleeps while wattprint checkpoints it often: the store's writes are
+    wattprint's overhead, measured, and the run's storage energy stays ~0."""
+    db = tmp_path / "runs.sqlite3"
+    with wattprint.Tracker(db=db, interval_s=0.05, checkpoint_s=0.1, scope="process") as t:
+        time.sleep(1.5)
+    run = t.run
+    assert run is not None and run.overhead is not None
+    assert run.overhead.io_bytes > 0 and run.overhead.cpu_s > 0
+    storage_j = sum(c.energy_j for c in run.component("storage"))
+    assert storage_j <= 0.01

@@ -35,18 +35,24 @@ def exit_code(returncode: int) -> int:
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _spawn(cmd: Sequence[str]) -> subprocess.Popen[bytes]:
-    """Start ``cmd`` with an empty signal mask, SIGPIPE/SIGXFSZ at their defaults (Python
-    ignores them), and, on Linux, SIGKILL when wattprint dies."""
-    parent = os.getpid()
-    prctl = None
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl on Linux (looked up before the measurement starts: loading ctypes is
+    wattprint's work, not the command's)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
 
-            prctl = ctypes.CDLL(None, use_errno=True).prctl
-        except (OSError, AttributeError):  # no libc prctl: the child is not tied to us
-            prctl = None
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # no libc prctl: the child is not tied to us
+        return None
+    return prctl
+
+
+def _spawn(cmd: Sequence[str], prctl: Callable[..., int] | None) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` with an empty signal mask, SIGPIPE/SIGXFSZ at their defaults (Python
+    ignores them), and, with ``prctl``, SIGKILL when wattprint dies."""
+    parent = os.getpid()
 
     def in_child() -> None:  # between fork and exec: no Python-level locks are taken
         signal.pthread_sigmask(signal.SIG_SETMASK, ())
@@ -64,6 +70,7 @@ class ChildRunner:
     def __init__(self) -> None:
         self._precise = hasattr(signal, "sigtimedwait") and hasattr(os, "posix_spawnp")
         self._old_mask: set[int | signal.Signals] | None = None
+        self._prctl = _prctl() if self._precise else None
 
     def __enter__(self) -> ChildRunner:
         if self._precise:
@@ -96,7 +103,7 @@ class ChildRunner:
         return self._run_portable(cmd)
 
     def _run_precise(self, cmd: Sequence[str], on_wait: Callable[[], None]) -> int:
-        child = _spawn(cmd)
+        child = _spawn(cmd, self._prctl)
         pid = child.pid
         waited = {*FORWARDED, signal.SIGCHLD}
         while True:

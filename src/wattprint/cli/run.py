@@ -185,6 +185,12 @@ def summary(run: Run, stored: bool = True) -> str:
             f"  {text(c.name):8} {text(c.device)[:28]:28} {energy(c.energy_kwh):>10}  "
             f"{text(c.provenance):10} {text(c.method)} ±{c.uncertainty_pct:g} %{gap}"
         )
+    if run.overhead is not None:
+        o = run.overhead
+        lines.append(
+            f"  overhead (wattprint itself, not counted above): {energy(o.energy_kwh)}, "
+            f"{o.cpu_s * 1e3:.0f} ms CPU, {o.io_bytes / 1024:.0f} KiB I/O"
+        )
     if stored:
         lines.append(f"  run {run.run_id[:12]} ({run.status}); `wattprint show {run.run_id[:12]}`")
     else:

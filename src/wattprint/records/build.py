@@ -13,6 +13,7 @@ from wattprint.records.run import (
     J_PER_KWH,
     ComponentEnergy,
     LiveView,
+    Overhead,
     Run,
     TimelineData,
     Window,
@@ -99,6 +100,7 @@ def build_run(
     signal: int | None = None,
     ended_at: str | None = None,
     packages: Mapping[str, str] | None = None,
+    overhead: Overhead | None = None,
 ) -> Run:
     """The record of a run between two readings. ``carbon``: the carbon fields
     (:meth:`CarbonPlan.record_fields`) for the energy of ``components``."""
@@ -116,6 +118,7 @@ def build_run(
         ended_at=ended_at,
         signal=signal,
         packages=dict(packages or {}),
+        overhead=overhead,
         **identity,  # type: ignore[arg-type]
         **carbon,  # type: ignore[arg-type]
     )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from wattprint.meter import Meter, Snapshot
     from wattprint.records.run import Run, TimelineData
     from wattprint.records.store import RunStore
+    from wattprint.sensors.usage import OwnUse
 
 TICK_LOCK_TIMEOUT_S = 2.0
 FINISH_LOCK_TIMEOUT_S = 60.0
@@ -149,34 +150,42 @@ class Recorder:
             self._store = None
 
 
-class Checkpointer:
-    """What the sampler ticks for a run kept in the store: a meter reading, then the record's
-    first row (on the first tick, so ``start()`` never waits for the store) or a checkpoint
-    when one is due. ``record(snapshot)`` builds the run's record up to a reading."""
+class RunTicker:
+    """What the sampler ticks for a running tracker, all of it measured as wattprint's own
+    use (``own``): a meter reading, then — with a store — the record's first row (on the
+    first tick, so ``start()`` need not wait for the store) or a checkpoint when one is due.
+    ``record(snapshot)`` builds the run's record up to a reading."""
 
     def __init__(
         self,
         meter: Meter,
-        recorder: Recorder,
-        record: Callable[[Snapshot], Run],
-        first: Snapshot,
+        own: OwnUse,
+        recorder: Recorder | None = None,
+        record: Callable[[Snapshot], Run] | None = None,
+        first: Snapshot | None = None,
     ) -> None:
-        self._meter, self._recorder, self._record, self._first = meter, recorder, record, first
+        self._meter, self._own, self._recorder = meter, own, recorder
+        self._record, self._first = record, first
 
     def tick(self) -> None:
-        recorder = self._recorder
-        if not recorder.begun:
+        with self._own.measure():
+            self._tick()
+
+    def _tick(self) -> None:
+        recorder, record = self._recorder, self._record
+        if recorder is not None and record is not None and not recorder.begun:
             try:
-                run = self._record(self._first)
+                run = record(self._first) if self._first is not None else None
             except Exception:  # noqa: BLE001 - stop() raced this tick; it finishes the record
                 return
-            recorder.begin(run)
+            if run is not None:
+                recorder.begin(run)
             return
         snap = self._meter.tick()
-        if snap is None or not recorder.due():
+        if snap is None or recorder is None or record is None or not recorder.due():
             return
         try:
-            run = self._record(snap)
+            run = record(snap)
         except Exception as exc:  # noqa: BLE001 - stop() may have raced this tick
             recorder.warn("checkpoint", f"could not checkpoint the run: {exc}")
             return

@@ -95,6 +95,17 @@ class Marginal:
 
 
 @dataclass(frozen=True)
+class Overhead:
+    """What wattprint itself used while measuring (sampler ticks, readings at window edges,
+    store writes), counted with its own threads' CPU and I/O counters and taken out of the
+    tracked tree's use: reported here, never in ``components`` or ``energy_kwh``."""
+
+    energy_kwh: float  # its share of the CPU's and the disks' energy
+    cpu_s: float
+    io_bytes: int
+
+
+@dataclass(frozen=True)
 class LiveView:
     """A running run so far (``Tracker.live()``): what a status line or a callback shows."""
 
@@ -162,6 +173,7 @@ class Run:
     embodied_kgco2e: Embodied | None = None  # the GPUs' manufacturing share; None without GPUs
     marginal: Marginal | None = None  # marginal emissions (WattTime); None when not configured
     intensity_bins: tuple[IntensityBin, ...] = ()  # per time bin: energy, intensity, source
+    overhead: Overhead | None = None  # wattprint's own use, apart from the components
 
     @property
     def energy_j(self) -> float:
@@ -203,6 +215,8 @@ class Run:
             kw["embodied_kgco2e"] = _typed(Embodied, d["embodied_kgco2e"])
         if d.get("marginal") is not None:
             kw["marginal"] = _typed(Marginal, d["marginal"])
+        if d.get("overhead") is not None:
+            kw["overhead"] = _typed(Overhead, d["overhead"])
         if d.get("command") is not None:
             kw["command"] = tuple(d["command"])
         return cls(**kw)

@@ -146,6 +146,10 @@ def check_run(run: Run) -> None:
     ):
         raise InvalidRecordError("command is not a list of text")
     _components("", run.components)
+    if run.overhead is not None:
+        _number("overhead energy_kwh", run.overhead.energy_kwh, maximum=MAX_ENERGY_KWH)
+        _number("overhead cpu_s", run.overhead.cpu_s, maximum=MAX_DURATION_S)
+        _number("overhead io_bytes", run.overhead.io_bytes, maximum=2**63)
     if not isinstance(run.windows, tuple):
         raise InvalidRecordError("windows are not a list")
     for i, w in enumerate(run.windows):

@@ -80,6 +80,11 @@ class Usage:
     process_io_b: int | None = None  # bytes the tree read from / wrote to storage
     disks: Mapping[str, DiskCounters] | None = None  # whole block devices by kernel name
     pids: tuple[int, ...] | None = None  # the tracked process tree (process scope)
+    # wattprint's own use (its sampler, reads at window edges, store writes), cumulative;
+    # ``own_in_tree``: it is part of the process counters above (the tracked tree is ours).
+    own_cpu_s: float = 0.0
+    own_io_b: int = 0
+    own_in_tree: bool = False
 
 
 @dataclass(slots=True)

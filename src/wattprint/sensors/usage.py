@@ -6,8 +6,12 @@ procfs whatever the number of sensors.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +26,47 @@ class DiskReader(Protocol):
     def close(self) -> None: ...
 
 
+def _thread_io_b() -> int:
+    """Bytes this thread caused to be read from or written to storage (Linux
+    ``/proc/thread-self/io``; 0 where there is none)."""
+    try:
+        with open("/proc/thread-self/io", "rb") as f:
+            text = f.read(1024)
+    except OSError:
+        return 0
+    total = 0
+    for line in text.splitlines():
+        if line.startswith((b"read_bytes:", b"write_bytes:")):
+            total += int(line.split()[1])
+    return total
+
+
+class OwnUse:
+    """wattprint's own CPU time and storage I/O, measured around its own work (each sampler
+    tick, each reading at a window edge, each store write on the caller's thread) with the
+    working thread's counters, so that the meter can take it out of the tracked tree's use
+    and report it as overhead. Cumulative; the GIL makes the additions atomic enough (each
+    is a single float/int add under the lock)."""
+
+    __slots__ = ("_lock", "cpu_s", "io_b")
+
+    def __init__(self) -> None:
+        self.cpu_s = 0.0
+        self.io_b = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[None]:
+        cpu0, io0 = time.thread_time(), _thread_io_b()
+        try:
+            yield
+        finally:
+            cpu_s, io_b = time.thread_time() - cpu0, _thread_io_b() - io0
+            with self._lock:
+                self.cpu_s += max(0.0, cpu_s)
+                self.io_b += max(0, io_b)
+
+
 class UsageProbe:
     """Reads machine counters, and process-tree counters when ``root_pid`` is given."""
 
@@ -32,8 +77,10 @@ class UsageProbe:
         proc_dir: Path = Path("/proc"),
         cgroup: CgroupCpu | None = None,
         disks: DiskReader | None = None,
+        own: OwnUse | None = None,
     ) -> None:
         self.root_pid = root_pid
+        self.own = own
         self.procfs = ProcFS(proc_dir)
         self.cgroup = cgroup
         self.disks = disks
@@ -65,8 +112,17 @@ class UsageProbe:
             busy_s = fs.machine_busy_cpu_s()
         disks = self.disks.read() if full and self.disks is not None else None
         mem_used_b = fs.machine_mem_used_b() if full else None
+        own = self.own
+        own_cpu_s, own_io_b = (own.cpu_s, own.io_b) if own is not None else (0.0, 0)
         if self.root_pid is None:
-            return Usage(t_s, busy_s, machine_mem_used_b=mem_used_b, disks=disks)
+            return Usage(
+                t_s,
+                busy_s,
+                machine_mem_used_b=mem_used_b,
+                disks=disks,
+                own_cpu_s=own_cpu_s,
+                own_io_b=own_io_b,
+            )
         # A full walk covers every thread's children; a quick one sees new children of the
         # tree's main threads within one tick.
         self._pids = fs.tree(self.root_pid, known=None if full or not self._pids else self._pids)
@@ -93,6 +149,9 @@ class UsageProbe:
             process_io_b=fs.tree_io_b(self._pids) if disks is not None else None,
             disks=disks,
             pids=tuple(self._pids),
+            own_cpu_s=own_cpu_s,
+            own_io_b=own_io_b,
+            own_in_tree=self._own_root or os.getpid() in tree,
         )
 
 
