@@ -151,17 +151,30 @@ def run(args: argparse.Namespace) -> int:
         code = exit_code(returncode)
         record = tracker.stop(exit_code=code, signal=-returncode if returncode < 0 else None)
         # Still inside: a signal that arrives now waits until the record is written.
-        try:
-            if json_path is not None:
+        lost = [] if tracker.stored or settings.store_off else ["the run store"]
+        if json_path is not None:
+            try:
                 write_atomic(json_path, record.to_json() + "\n")
-            if csv_path is not None:
-                from wattprint.records.exports import append_csv
+            except OSError as exc:
+                lost.append(f"{json_path} ({exc.strerror or exc})")
+        if csv_path is not None:
+            from wattprint.records.exports import append_csv
 
+            try:
                 append_csv([record], csv_path)
-        except (OSError, WattprintError) as exc:  # the command's exit code still comes first
-            print(f"wattprint: error: could not write the record: {exc}", file=sys.stderr)
+            except (OSError, WattprintError) as exc:
+                lost.append(f"{csv_path} ({exc})")
         print(summary(record, stored=tracker.stored), file=sys.stderr)
         runner.drain()  # the child is gone: nothing left to forward to
+    if lost:
+        # Never a silent success: the command's own failure code comes first, else 1.
+        print(
+            f"wattprint: error: the run's record was not written to {', '.join(lost)}; "
+            "free some space or choose another path (the command exited "
+            f"{code})",
+            file=sys.stderr,
+        )
+        return code or 1
     return code
 
 

@@ -112,7 +112,11 @@ def inspect_store_file(path: str | os.PathLike[str], latest_schema: int | None =
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
     pages_valid = header[24:28] == header[92:96]  # the count is kept up to date (SQLite >= 3.7)
-    if pages_valid and st.st_size < pages * page_size:
+    # A write-ahead log may still hold pages a checkpoint had not copied (or could not: a full
+    # disk); SQLite recovers them, so the file is only truncated when there is no log.
+    wal = f"{p}-wal"
+    has_wal = os.path.exists(wal) and os.path.getsize(wal) > 0
+    if pages_valid and st.st_size < pages * page_size and not has_wal:
         raise StoreError(f"{where}: the file is truncated; {STORE_HINT}")
     version = int.from_bytes(header[60:64], "big")
     if latest_schema is None:

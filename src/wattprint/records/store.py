@@ -317,9 +317,10 @@ class RunStore(Database):
 
     # -- reading -------------------------------------------------------------------------
     def _reap(self) -> None:
-        """Readers see the truth: orphans become interrupted (skipped on a read-only file)."""
-        # someone else's store, opened to look at: show its rows as they are
-        with contextlib.suppress(StoreReadOnlyError):
+        """Readers see the truth: orphans become interrupted — when the store can be written.
+        On someone else's read-only store, a full disk or a long-held lock the rows are shown
+        as they are: reading must never need a write."""
+        with contextlib.suppress(StoreError):
             self.mark_interrupted()
 
     def _resolve(self, conn: sqlite3.Connection, prefix: str) -> str:
