@@ -68,3 +68,61 @@ def test_sigkill_never_orphans_the_command_nor_loses_its_run(
     runs = [json.loads(line) for line in res.stdout.splitlines()]
     assert [r["project"] for r in runs] == ["killed"]  # recorded before the command started
     assert runs[0]["status"] in ("interrupted", "running")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"run", b"--project", b"p\xff", b"--"],
+        [b"run", b"--experiment", b"e\x1b[2J", b"--"],
+        [b"run", b"--tag", b"ok", b"--tag", b"t\xfe", b"--"],
+        [b"run", b"--zone", b"D\xc3E", b"--"],
+    ],
+)
+def test_undecodable_or_control_bytes_in_names_stop_before_the_command(
+    tmp_path: Path, args: list[bytes]
+) -> None:
+    """A byte that is not UTF-8 arrives as a lone surrogate; control characters would forge
+    lines or drive the terminal: both are a one-line error before the command runs."""
+    marker = tmp_path / "ran"
+    cmd = [
+        sys.executable.encode(),
+        b"-m",
+        b"wattprint",
+        *args,
+        sys.executable.encode(),
+        b"-c",
+        f"open({str(marker)!r}, 'w')".encode(),
+    ]
+    res = subprocess.run(
+        cmd, env=_env(tmp_path / "db.sqlite3"), capture_output=True, check=False, timeout=60
+    )
+    assert res.returncode == 2, res.stderr
+    err = res.stderr.decode("utf-8", "replace").strip().splitlines()
+    assert len(err) == 1 and "\x1b" not in err[0]
+    assert not marker.exists()
+
+
+def test_the_ends_of_time_are_valid_filters(tmp_path: Path) -> None:
+    env = _env(tmp_path / "db.sqlite3")
+    subprocess.run(
+        [sys.executable, "-m", "wattprint", "run", "--", "true"],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    for cmd in ("runs", "summary"):
+        for flag, value in (
+            ("--until", "9999-12-31"),
+            ("--since", "0001-01-01"),
+            ("--until", "0001-01-01T00:00+01:00"),
+        ):
+            res = subprocess.run(
+                [sys.executable, "-m", "wattprint", cmd, flag, value],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert res.returncode == 0, (cmd, flag, value, res.stderr)
