@@ -529,3 +529,40 @@ def test_hostile_tracker_arguments_are_one_line_config_errors(
 def test_a_pid_of_no_process_is_refused() -> None:
     with pytest.raises(ConfigError, match="no running process"):
         wattprint.Tracker(pid=_reaped_pid(), db=False)
+
+
+def test_a_window_per_step_stays_bounded(
+    fake_proc: FakeProc, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Tens of thousands of windows (one per training step) keep the record bounded: the
+    first KEPT as they are, then one merged window per name, then one for the rest; energy
+    is conserved and the merge is said once."""
+    from wattprint.records.build import WindowLog
+
+    tracker = model_tracker(fake_proc, tmp_path, clock, scope="machine").start()
+    n = WindowLog.KEPT + 5_000
+    all_kwh = 0.0
+    late_step_kwh = 0.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(n):
+            name = "step" if i % 2 else f"eval-{i}"
+            tracker.begin_window(name)
+            clock.advance(0.01)
+            fake_proc.run_for(0.01, busy_cpus=1.0)
+            w = tracker.end_window(name)
+            all_kwh += w.energy_kwh
+            if i >= WindowLog.KEPT and name == "step":
+                late_step_kwh += w.energy_kwh
+    run = tracker.stop()
+    assert len(run.windows) <= WindowLog.KEPT + WindowLog.NAMES + 1
+    assert sum(w.count for w in run.windows) == n
+    assert sum(w.energy_kwh for w in run.windows) == pytest.approx(all_kwh)  # none lost
+    assert all_kwh > 0
+    merged = {w.name: w for w in run.windows if w.count > 1}
+    assert "step" in merged and WindowLog.OVERFLOW in merged
+    assert merged["step"].energy_kwh == pytest.approx(late_step_kwh)
+    assert merged["step"].duration_s == pytest.approx(0.01 * merged["step"].count)
+    said = [w for w in caught if "merged per name" in str(w.message)]
+    assert len(said) == 1
+    assert len(run.to_json()) < 5_000_000

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from wattprint.carbon.plan import CarbonPlan
     from wattprint.meter import Meter, Snapshot
+    from wattprint.records.build import WindowLog
     from wattprint.records.recorder import Recorder, RunTicker
     from wattprint.records.run import LiveView, Run, Window
     from wattprint.sensors.base import Sensor
@@ -146,7 +147,7 @@ class Tracker:
 
     def _reset(self) -> None:
         self._open: dict[str, _Edge] = {}
-        self._windows: list[Window] = []
+        self._windows: WindowLog | None = None  # created with the record modules
         self._warned: set[str] = set()
         self._messages: list[str] = []
         self._owner_pid: int | None = None
@@ -358,7 +359,7 @@ class Tracker:
             self.carbon.record_fields(sum(c.energy_kwh for c in comps)),
             status=status,
             samples=meter.reads,
-            windows=tuple(self._windows),
+            windows=self._windows.windows() if self._windows is not None else (),
             warnings=tuple(self._messages),
             error=self._error,
             exit_code=exit_code,
@@ -441,14 +442,23 @@ class Tracker:
         comps = components_between(meter, edge.snap, end)
         co2_kg = self.carbon.co2_kg(sum(c.energy_kwh for c in comps))
         window = build_window(name, iso_utc(edge.wall), edge.snap, end, comps, co2_kg)
-        self._windows.append(window)
+        from wattprint.records.build import WindowLog
+
+        if self._windows is None:
+            self._windows = WindowLog()
+        if self._windows.add(window):
+            self._warn(
+                "windows:merged",
+                f"more than {WindowLog.KEPT} windows: later ones are merged per name (see "
+                "each window's count) so that the record stays small",
+            )
         used = {meter.sensors[i].info.device for i, e in enumerate(end.energy_j) if e > 0}
         hint_short_window(window, used, self._warn)
         return window
 
     @property
     def windows(self) -> tuple[Window, ...]:
-        return tuple(self._windows)
+        return self._windows.windows() if self._windows is not None else ()
 
     # -- helpers -------------------------------------------------------------------------
     def _read(self, meter: Meter) -> Snapshot:

@@ -75,8 +75,11 @@ def _binned(
         cost = priced(acc.rows, plan.tariff, pue=plan.pue)
     if plan.intensity is None:
         return replace(run, cost=cost)
-    windows = tuple(
-        replace(w, co2_kg=_window_co2(w, timeline, started_at, bins, plan.pue)) for w in run.windows
+    windows = tuple(  # a merged window is no one stretch of time: it keeps its sum
+        replace(w, co2_kg=_window_co2(w, timeline, started_at, bins, plan.pue))
+        if w.count == 1
+        else w
+        for w in run.windows
     )
     mean = acc.intensity_g_per_kwh
     return replace(

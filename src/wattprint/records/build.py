@@ -7,6 +7,7 @@ start, at each checkpoint and at stop.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from wattprint.records.run import (
@@ -82,6 +83,64 @@ def build_window(
         combined_uncertainty_pct(components),
         components,
     )
+
+
+def merge_windows(a: Window, b: Window, name: str) -> Window:
+    """One window for two: durations, energies, CO2 and each device's energy summed (a
+    merged window is no longer one stretch of time: ``started_at`` is the first's)."""
+    comps: dict[tuple[str, str], ComponentEnergy] = {}
+    for c in (*a.components, *b.components):
+        prev = comps.get((c.name, c.device))
+        comps[c.name, c.device] = (
+            c
+            if prev is None
+            else replace(
+                prev, energy_kwh=prev.energy_kwh + c.energy_kwh, gap_s=prev.gap_s + c.gap_s
+            )
+        )
+    merged = tuple(comps.values())
+    co2 = a.co2_kg + b.co2_kg if a.co2_kg is not None and b.co2_kg is not None else None
+    return Window(
+        name,
+        a.started_at,
+        a.duration_s + b.duration_s,
+        a.energy_kwh + b.energy_kwh,
+        co2,
+        combined_uncertainty_pct(merged),
+        merged,
+        count=a.count + b.count,
+    )
+
+
+class WindowLog:
+    """A run's windows, bounded whatever the program does (a window per step of a long
+    training is 10^5-10^6 windows): the first :data:`KEPT` windows as they are; after them
+    each further window is merged into one per name (up to :data:`NAMES` names), and the rest
+    into one ``(more windows)``. The record stays a few MB and a checkpoint cheap."""
+
+    KEPT = 1000
+    NAMES = 100
+    OVERFLOW = "(more windows)"
+
+    def __init__(self) -> None:
+        self._kept: list[Window] = []
+        self._merged: dict[str, Window] = {}
+
+    def add(self, window: Window) -> bool:
+        """Keep or merge ``window``; True the first time one is merged (to say so once)."""
+        if len(self._kept) < self.KEPT:
+            self._kept.append(window)
+            return False
+        first = not self._merged
+        name = window.name
+        if name not in self._merged and len(self._merged) >= self.NAMES:
+            name = self.OVERFLOW
+        prev = self._merged.get(name)
+        self._merged[name] = window if prev is None else merge_windows(prev, window, name)
+        return first
+
+    def windows(self) -> tuple[Window, ...]:
+        return (*self._kept, *self._merged.values())
 
 
 def build_run(

@@ -130,6 +130,7 @@ class Window:
     co2_kg: float | None
     uncertainty_pct: float
     components: tuple[ComponentEnergy, ...]
+    count: int = 1  # > 1: several windows merged into this one (records/build.WindowLog)
 
 
 @dataclass(frozen=True)
