@@ -256,13 +256,26 @@ def test_an_uncaught_exception_is_recorded_as_failed(tmp_path: Path) -> None:
 
 
 def test_the_tools_own_io_is_overhead_not_the_runs(tmp_path: Path) -> None:
-    """A run that only sleeps while wattprint checkpoints it often: the store's writes are
-    wattprint's overhead, measured, and the run's storage energy stays ~0."""
+    """A process that only sleeps while wattprint checkpoints it often (its own process, as
+    users run it): the store's writes are wattprint's overhead, measured, and the run's
+    storage energy stays ~0. In a fresh process, so that no other test's I/O is in the tree."""
     db = tmp_path / "runs.sqlite3"
-    with wattprint.Tracker(db=db, interval_s=0.05, checkpoint_s=0.1, scope="process") as t:
-        time.sleep(1.5)
-    run = t.run
-    assert run is not None and run.overhead is not None
-    assert run.overhead.io_bytes > 0 and run.overhead.cpu_s > 0
-    storage_j = sum(c.energy_j for c in run.component("storage"))
-    assert storage_j <= 0.01
+    code = (
+        "import json, time, wattprint\n"
+        "with wattprint.Tracker(interval_s=0.05, checkpoint_s=0.1) as t:\n"
+        "    time.sleep(1.5)\n"
+        "r = t.run\n"
+        "print(json.dumps({'storage_j': sum(c.energy_j for c in r.component('storage')),\n"
+        "                  'io': r.overhead.io_bytes, 'cpu': r.overhead.cpu_s}))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        env=_env(tmp_path, db),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["io"] > 0 and got["cpu"] > 0
+    assert got["storage_j"] <= 0.01
