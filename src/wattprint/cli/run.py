@@ -23,24 +23,27 @@ if TYPE_CHECKING:
     from wattprint.tracker import Tracker
 
 
+SETTING_FLAGS = (
+    "project",
+    "experiment",
+    "tags",
+    "zone",
+    "scope",
+    "interval_s",
+    "pue",
+    "tariff",
+    "db",
+    "checkpoint_s",
+)
+
+
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "run", help="run a command and measure it", usage="wattprint run [options] -- CMD [ARGS...]"
     )
     # Every option is a setting: its check, default and environment variable are the table's
     # (wattprint.settings), so a flag left out falls back to the environment and config file.
-    for name in (
-        "project",
-        "experiment",
-        "tags",
-        "zone",
-        "scope",
-        "interval_s",
-        "pue",
-        "tariff",
-        "db",
-        "checkpoint_s",
-    ):
+    for name in SETTING_FLAGS:
         s = BY_NAME[name]
         assert s.flag is not None
         default = "" if s.default in (None, ()) else f"; default {s.default}"
@@ -55,20 +58,6 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", metavar="PATH", help="write the run record as JSON")
     p.add_argument("--csv", metavar="PATH", help="append the run as a row to a CSV file")
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
-
-
-SETTING_FLAGS = (
-    "project",
-    "experiment",
-    "tags",
-    "zone",
-    "scope",
-    "interval_s",
-    "pue",
-    "tariff",
-    "db",
-    "checkpoint_s",
-)
 
 
 def _check_csv_header(path: Path) -> None:

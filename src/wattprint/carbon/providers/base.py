@@ -276,9 +276,16 @@ class HttpProvider:
     name = "provider"
     hint = ""
 
+    default_base_url = ""
+
     def __init__(
-        self, *, opener: Opener | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+        self,
+        *,
+        base_url: str | None = None,
+        opener: Opener | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.opener = opener
         self.timeout_s = timeout_s
 

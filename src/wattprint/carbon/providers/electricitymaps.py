@@ -49,22 +49,23 @@ class ElectricityMapsProvider(HttpProvider):
     name = "electricitymaps"
     hint = f"check {env_name('electricitymaps_token')} and the zones your plan covers"
 
+    default_base_url = BASE_URL
+
     def __init__(
         self,
         *,
         token: str | None = None,
-        base_url: str = BASE_URL,
+        base_url: str | None = None,
         opener: Opener | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        super().__init__(opener=opener, timeout_s=timeout_s)
+        super().__init__(base_url=base_url, opener=opener, timeout_s=timeout_s)
         if token is None or not token.strip():
             raise ConfigError(
                 f"electricitymaps needs an API token; set {env_name('electricitymaps_token')} "
                 "(or choose the 'neso' or 'energidata' provider, which need none)"
             )
         self._token = token.strip()
-        self.base_url = base_url.rstrip("/")
 
     def secrets(self) -> list[str]:
         return [self._token]

@@ -16,11 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wattprint.carbon.providers.base import (
-    DEFAULT_TIMEOUT_S,
     Bin,
     BinKind,
     HttpProvider,
-    Opener,
     chunks,
     number,
     overlapping,
@@ -40,15 +38,7 @@ class EnergiDataProvider(HttpProvider):
 
     name = "energidata"
 
-    def __init__(
-        self,
-        *,
-        base_url: str = BASE_URL,
-        opener: Opener | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-    ) -> None:
-        super().__init__(opener=opener, timeout_s=timeout_s)
-        self.base_url = base_url.rstrip("/")
+    default_base_url = BASE_URL
 
     def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:
         return self._bins("CO2Emis", "historical", zone, start, end)

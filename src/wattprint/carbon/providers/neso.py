@@ -24,11 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wattprint.carbon.providers.base import (
-    DEFAULT_TIMEOUT_S,
     Bin,
     BinKind,
     HttpProvider,
-    Opener,
     chunks,
     floor_hour,
     number,
@@ -58,15 +56,7 @@ class NesoProvider(HttpProvider):
 
     name = "neso"
 
-    def __init__(
-        self,
-        *,
-        base_url: str = BASE_URL,
-        opener: Opener | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-    ) -> None:
-        super().__init__(opener=opener, timeout_s=timeout_s)
-        self.base_url = base_url.rstrip("/")
+    default_base_url = BASE_URL
 
     def history(self, zone: str, start: datetime, end: datetime) -> list[Bin]:
         return self._bins(zone, start, end, prefer_actual=True)

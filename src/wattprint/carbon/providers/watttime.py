@@ -64,24 +64,25 @@ class WattTimeProvider(HttpProvider):
         "and the regions your WattTime plan covers"
     )
 
+    default_base_url = BASE_URL
+
     def __init__(
         self,
         *,
         username: str | None = None,
         password: str | None = None,
-        base_url: str = BASE_URL,
+        base_url: str | None = None,
         clock: Clock = _now,
         opener: Opener | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        super().__init__(opener=opener, timeout_s=timeout_s)
+        super().__init__(base_url=base_url, opener=opener, timeout_s=timeout_s)
         if not username or not password:
             raise ConfigError(
                 f"watttime needs an account; set {env_name('watttime_user')} "
                 f"and {env_name('watttime_password')}"
             )
         self._user, self._password = username, password
-        self.base_url = base_url.rstrip("/")
         self.clock = clock
         self._token: str | None = None
         self._token_at: datetime | None = None
