@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 # The public names, and the module each is loaded from on first use.
 _LAZY = {
     "Tracker": "wattprint.tracker",
+    "LiveView": "wattprint.records.run",
+    "Settings": "wattprint.settings",
     "track": "wattprint.decorator",
     "Run": "wattprint.records.run",
     "Window": "wattprint.records.run",
@@ -33,10 +35,12 @@ _LAZY = {
 __all__ = [
     "ComponentEnergy",
     "ConfigError",
+    "LiveView",
     "NoZoneError",
     "ProviderError",
     "Run",
     "SensorError",
+    "Settings",
     "StoreError",
     "Tracker",
     "TrackerStateError",
@@ -60,7 +64,8 @@ if TYPE_CHECKING:
         WattprintError,
         WattprintWarning,
     )
-    from wattprint.records.run import ComponentEnergy, Run, Window
+    from wattprint.records.run import ComponentEnergy, LiveView, Run, Window
+    from wattprint.settings import Settings
     from wattprint.tracker import Tracker
 
 

@@ -16,6 +16,7 @@ import atexit
 import os
 import sys
 import threading
+import time
 import warnings
 
 from wattprint.errors import ConfigError, TrackerStateError, WattprintWarning
@@ -25,27 +26,20 @@ from wattprint.warn import user_stacklevel
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from contextlib import AbstractContextManager
     from datetime import datetime
 
     from wattprint.carbon.plan import CarbonPlan
     from wattprint.meter import Meter, Snapshot
-    from wattprint.records.build import WindowLog
     from wattprint.records.recorder import Recorder, RunTicker
     from wattprint.records.run import LiveView, Run, Window
+    from wattprint.records.windows import WindowBook
     from wattprint.sensors.base import Sensor
     from wattprint.sensors.discovery import HardwareOptions
     from wattprint.sensors.usage import OwnUse
     from wattprint.settings import Settings
 
-__all__ = ["LiveView", "Tracker"]
-
-
-def __getattr__(name: str) -> object:  # LiveView lives with the records; loaded on first use
-    if name == "LiveView":
-        from wattprint.records.run import LiveView
-
-        return LiveView
-    raise AttributeError(f"module 'wattprint.tracker' has no attribute {name!r}")
+__all__ = ["Tracker"]
 
 
 class _Edge:
@@ -101,12 +95,12 @@ class Tracker:
         self.interval_s, self.checkpoint_s = s.interval_s, s.checkpoint_s
         self.experiment, self.tags = s.experiment, s.tags
         if pid is not None:
-            _check_pid(pid, os.fspath(hardware.proc_dir) if hardware is not None else "/proc")
-        if command is not None and (
-            isinstance(command, str) or not all(isinstance(c, str) for c in command)
-        ):
-            raise ConfigError(f"command={command!r} must be a list of strings, e.g. ['ls', '-l']")
-        self.command = tuple(command) if command is not None else None
+            from wattprint.sensors.usage import check_pid
+
+            check_pid(pid, os.fspath(hardware.proc_dir) if hardware is not None else "/proc")
+        from wattprint.records.context import command_line
+
+        self.command = command_line(command)
         from wattprint.carbon.plan import CarbonPlan
 
         self.carbon: CarbonPlan = CarbonPlan.from_settings(s)
@@ -121,14 +115,9 @@ class Tracker:
             check_store_path(s.db)
         self._json_path = None
         if json_path is not None:
-            from pathlib import Path
+            from wattprint.records.paths import output_path
 
-            from wattprint.records.paths import check_output_path
-
-            if not isinstance(json_path, (str, os.PathLike)) or not os.fspath(json_path):
-                raise ConfigError(f"json_path={json_path!r} is not a file path")
-            self._json_path = Path(json_path)
-            check_output_path(self._json_path)
+            self._json_path = output_path(json_path, "json_path")
         self._hardware_override = hardware
         self._pid_root = pid
         self._sensors_override = list(sensors) if sensors is not None else None
@@ -146,8 +135,7 @@ class Tracker:
         self.run: Run | None = None
 
     def _reset(self) -> None:
-        self._open: dict[str, _Edge] = {}
-        self._windows: WindowLog | None = None  # created with the record modules
+        self._book: WindowBook | None = None  # windows, epochs, stages: made on first use
         self._warned: set[str] = set()
         self._messages: list[str] = []
         self._owner_pid: int | None = None
@@ -163,7 +151,6 @@ class Tracker:
             raise TrackerStateError(
                 "this Tracker is already running; stop() it first or create another"
             )
-        import time
         from datetime import datetime, timezone
 
         from wattprint.meter import Meter
@@ -233,30 +220,19 @@ class Tracker:
         return (self._hardware_override or HardwareOptions()).with_settings(self.settings)
 
     def _schedule(self, meter: Meter) -> None:
-        """Hand the run to the process's sampler thread: meter ticks, plus the record's first
-        row and checkpoints when the run is kept in a store."""
-        from wattprint.sampler import shared_sampler
+        """Hand the run to the process's sampler thread (records/recorder.schedule)."""
+        from wattprint.records.recorder import schedule
 
-        assert self._start is not None
-        every_s = min(self.interval_s, meter.max_interval_s)
-        from wattprint.records.recorder import RunTicker
-
-        assert self._own is not None
-        if self._recorder is None:
-            self._ticker = RunTicker(meter, self._own)
-            shared_sampler().add(self._ticker, every_s)
-            return
-        # Checkpoints ride on ticks, so tick at least as often as they are due.
-        every_s = min(every_s, self.checkpoint_s)
-        self._ticker = RunTicker(
+        assert self._start is not None and self._own is not None
+        self._ticker = schedule(
             meter,
             self._own,
+            min(self.interval_s, meter.max_interval_s),
             self._recorder,
             lambda snap: self._record(snap, "running"),
             self._start.snap,
+            self.checkpoint_s,
         )
-        # The first tick, at once, writes the run's first row off the caller's path.
-        shared_sampler().add(self._ticker, every_s, first_in_s=0.0)
 
     def _at_exit(self) -> None:
         """The interpreter is exiting with this run still open: record it as interrupted."""
@@ -282,17 +258,20 @@ class Tracker:
         "failed".
         """
         meter, start = self._require_running()
-        for name in list(self._open):
-            self._warn(f"open:{name}", f"window {name!r} was still open at stop(); closed it")
-            self.end_window(name)
+        if self._book is not None:
+            self._book.close_all()
+            from wattprint.training import at_stop
+
+            self._book.prediction = at_stop(start.snap, self._book, self._book.prediction)
         if self._ticker is not None:
             from wattprint.sampler import shared_sampler
 
             shared_sampler().remove(self._ticker)  # first, so no tick lands after the final read
             self._ticker = None
         atexit.unregister(self._at_exit)
-        self._synchronize()
-        end = self._read(meter)
+        end = self._edge(meter)
+        from dataclasses import replace
+
         from wattprint.hints import hint_idle_gpus
         from wattprint.records.build import timeline_of
         from wattprint.records.context import iso_utc
@@ -300,23 +279,14 @@ class Tracker:
         hint_idle_gpus(meter.sensors, self._warn)
         failed = self._error is not None or bool(exit_code) or signal is not None
         status = self._forced_status or ("failed" if failed else "finished")
-        from datetime import datetime, timezone
-
-        run = self._record(
-            end,
-            status,
-            exit_code=exit_code,
-            signal=signal,
-            ended_at=iso_utc(datetime.now(timezone.utc)),
-        )
+        ended_at = iso_utc(time.time())
+        run = self._record(end, status, exit_code=exit_code, signal=signal, ended_at=ended_at)
         timeline = timeline_of(meter, end)
         run = self.carbon.finalize(run, timeline, start.wall, self._warn)
         recorder, self._recorder = self._recorder, None
         self._stored = False
         if recorder is not None:
             self._stored = recorder.finish(run, timeline_of(meter))
-        from dataclasses import replace
-
         run = replace(run, warnings=tuple(self._messages))  # every warning, the store's too
         meter.close()
         self._meter, self._start, self.run = None, None, run
@@ -336,37 +306,25 @@ class Tracker:
         ended_at: str | None = None,
     ) -> Run:
         """The record from the start to the reading ``end`` (used at checkpoints and stop)."""
-        meter, start, identity = self._meter, self._start, self._identity
+        meter, start = self._meter, self._start
         if meter is None or start is None:
             raise TrackerStateError("the run has stopped")
-        from wattprint.records.build import build_run, components_between
-        from wattprint.records.context import loaded_packages
-        from wattprint.records.run import J_PER_KWH, Overhead
+        from wattprint.records.build import record_of
 
-        own = self._own
-        overhead = (
-            Overhead(meter.own_energy_j / J_PER_KWH, own.cpu_s, own.io_b)
-            if own is not None
-            else None
-        )
-
-        comps = components_between(meter, start.snap, end)
-        return build_run(
-            identity,
+        return record_of(
+            self._identity,
+            meter,
             start.snap,
             end,
-            comps,
-            self.carbon.record_fields(sum(c.energy_kwh for c in comps)),
+            self.carbon.record_fields,
+            self._book,
+            self._own,
             status=status,
-            samples=meter.reads,
-            windows=self._windows.windows() if self._windows is not None else (),
             warnings=tuple(self._messages),
             error=self._error,
             exit_code=exit_code,
             signal=signal,
             ended_at=ended_at,
-            packages=loaded_packages(),
-            overhead=overhead,
         )
 
     def __enter__(self) -> Tracker:
@@ -408,59 +366,72 @@ class Tracker:
 
         return live_view(meter, start.snap, self.carbon.co2_kg)
 
-    # -- windows -------------------------------------------------------------------------
+    # -- windows, epochs, stages -------------------------------------------------------
+    def _windows(self) -> WindowBook:
+        """The run's window book, made on first use (its modules load then, not at start)."""
+        meter, start = self._require_running()
+        if self._book is None:
+            from functools import partial
+
+            from wattprint.records.windows import WindowBook
+            from wattprint.training import after_epoch
+
+            self._book = WindowBook(
+                meter,
+                lambda: self._edge(meter),
+                self.carbon.co2_kg,
+                self._warn,
+                (start.snap, start.wall),
+                partial(after_epoch, self.settings, self.carbon, start.snap),
+            )
+        return self._book
+
     def begin_window(self, name: str) -> None:
         """Open a named window. Windows may nest and overlap; names must be unique while open."""
-        meter, _ = self._require_running()
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"a window name must be a non-empty string, got {name!r}")
-        if name in self._open:
-            raise TrackerStateError(
-                f"window {name!r} is already open; end_window({name!r}) first or use another name"
-            )
-        from datetime import datetime, timezone
-
-        self._synchronize()
-        self._open[name] = _Edge(self._read(meter), datetime.now(timezone.utc))
+        book = self._windows()
+        book.begin(name, stage=book.current_stage)
 
     def end_window(self, name: str) -> Window:
         """Close a window and return its record (CO2 at the bundled intensity until stop(),
         which prices every window with the run's own time bins)."""
-        meter, _ = self._require_running()
-        edge = self._open.pop(name, None)
-        if edge is None:
-            open_names = ", ".join(map(repr, self._open)) or "none"
-            raise TrackerStateError(
-                f"no open window named {name!r} (open: {open_names}); call begin_window() first"
-            )
-        from wattprint.hints import hint_short_window
-        from wattprint.records.build import build_window, components_between
-        from wattprint.records.context import iso_utc
+        return self._windows().end(name)
 
-        self._synchronize()
-        end = self._read(meter)
-        comps = components_between(meter, edge.snap, end)
-        co2_kg = self.carbon.co2_kg(sum(c.energy_kwh for c in comps))
-        window = build_window(name, iso_utc(edge.wall), edge.snap, end, comps, co2_kg)
-        from wattprint.records.build import WindowLog
+    def start_training(self, epochs: int | None = None) -> None:
+        """Training starts: epoch 1 begins. ``epochs`` planned: for the prediction."""
+        self._windows().start_training(epochs)
 
-        if self._windows is None:
-            self._windows = WindowLog()
-        if self._windows.add(window):
-            self._warn(
-                "windows:merged",
-                f"more than {WindowLog.KEPT} windows: later ones are merged per name (see "
-                "each window's count) so that the record stays small",
-            )
-        used = {meter.sensors[i].info.device for i, e in enumerate(end.energy_j) if e > 0}
-        hint_short_window(window, used, self._warn)
-        return window
+    def epoch(self, number: int | None = None, /, **metrics: object) -> Window:
+        """The epoch in progress ends with its metrics (``loss=0.3, acc=0.9``); the next
+        begins. ``number`` names it (default: counted from 1)."""
+        return self._windows().epoch(metrics, number)
+
+    def new_epoch(self, params: dict[str, object] | None = None) -> Window:
+        """Eco2AI's name for :meth:`epoch`: ``new_epoch({"loss": 0.1})``."""
+        return self.epoch(**(params or {}))
+
+    def stop_training(self) -> None:
+        """Training ends (what follows the last epoch() is not an epoch)."""
+        self._windows().stop_training()
+
+    def stage(self, name: str) -> AbstractContextManager[None]:
+        """``with tracker.stage("eval"): ...``: a window ``stage:eval``; what opens inside it
+        carries the stage."""
+        return self._windows().stage(name)
+
+    def count(self, n: int) -> None:
+        """``n`` more items processed (samples, requests): energy and CO2 per item."""
+        self._windows().count(n)
 
     @property
     def windows(self) -> tuple[Window, ...]:
-        return self._windows.windows() if self._windows is not None else ()
+        return self._book.windows() if self._book is not None else ()
 
     # -- helpers -------------------------------------------------------------------------
+    def _edge(self, meter: Meter) -> Snapshot:
+        """A window's edge: queued GPU work first, then a reading."""
+        self._synchronize()
+        return self._read(meter)
+
     def _read(self, meter: Meter) -> Snapshot:
         """A reading of every sensor now, its cost counted as wattprint's own."""
         assert self._own is not None
@@ -508,22 +479,3 @@ class Tracker:
             self._warned.add(key)
             self._messages.append(message)
         warnings.warn(message, WattprintWarning, stacklevel=user_stacklevel())
-
-
-def _check_pid(pid: object, proc_dir: str) -> None:
-    """A process to measure must be one that exists now (a pid past the kernel's range or
-    of no process would silently measure 0 J)."""
-    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2**31:
-        raise ConfigError(f"pid={pid!r} is not a process id; give a positive int, or None")
-    if os.path.isdir(proc_dir):
-        alive = os.path.isdir(os.path.join(proc_dir, str(pid)))
-    else:  # no procfs (macOS): ask the kernel
-        try:
-            os.kill(pid, 0)
-            alive = True
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:
-            alive = True  # someone else's process
-    if not alive:
-        raise ConfigError(f"pid={pid} is no running process; give one that runs")

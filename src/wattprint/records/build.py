@@ -15,6 +15,7 @@ from wattprint.records.run import (
     ComponentEnergy,
     LiveView,
     Overhead,
+    Prediction,
     Run,
     TimelineData,
     Window,
@@ -23,6 +24,8 @@ from wattprint.records.run import (
 
 if TYPE_CHECKING:
     from wattprint.meter import Meter, Snapshot
+    from wattprint.records.windows import WindowBook
+    from wattprint.sensors.usage import OwnUse
 
 
 #: The record's fields that no reading changes, fixed when the run starts (run_id, project,
@@ -160,6 +163,9 @@ def build_run(
     ended_at: str | None = None,
     packages: Mapping[str, str] | None = None,
     overhead: Overhead | None = None,
+    items: int | None = None,
+    epochs: int | None = None,
+    prediction: Prediction | None = None,
 ) -> Run:
     """The record of a run between two readings. ``carbon``: the carbon fields
     (:meth:`CarbonPlan.record_fields`) for the energy of ``components``."""
@@ -178,8 +184,59 @@ def build_run(
         signal=signal,
         packages=dict(packages or {}),
         overhead=overhead,
+        items=items,
+        epochs=epochs,
+        prediction=prediction,
         **identity,  # type: ignore[arg-type]
         **carbon,  # type: ignore[arg-type]
+    )
+
+
+def record_of(
+    identity: RunIdentity,
+    meter: Meter,
+    start: Snapshot,
+    end: Snapshot,
+    carbon: Callable[[float], Mapping[str, object]],
+    book: WindowBook | None,
+    own: OwnUse | None,
+    *,
+    status: str,
+    warnings: tuple[str, ...],
+    error: str | None = None,
+    exit_code: int | None = None,
+    signal: int | None = None,
+    ended_at: str | None = None,
+) -> Run:
+    """A running tracker's record up to the reading ``end``: components from the meter, the
+    carbon fields for their energy (``carbon``: :meth:`CarbonPlan.record_fields`), windows,
+    epochs, items and the prediction from the window book, wattprint's own use as overhead."""
+    from wattprint.records.context import loaded_packages
+
+    comps = components_between(meter, start, end)
+    return build_run(
+        identity,
+        start,
+        end,
+        comps,
+        carbon(sum(c.energy_kwh for c in comps)),
+        status=status,
+        samples=meter.reads,
+        windows=book.windows() if book is not None else (),
+        items=(book.items or None) if book is not None else None,
+        epochs=(book.epochs_done or None) if book is not None else None,
+        prediction=book.prediction if book is not None else None,
+        warnings=warnings,
+        error=error,
+        exit_code=exit_code,
+        signal=signal,
+        ended_at=ended_at,
+        packages=loaded_packages(),
+        overhead=(
+            Overhead(meter.own_energy_j / J_PER_KWH, own.cpu_s, own.io_b)
+            if own is not None
+            else None
+        ),
     )
 
 

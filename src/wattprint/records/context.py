@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from wattprint.errors import ConfigError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
@@ -129,3 +131,16 @@ def _resolve_head(git: Path) -> str | None:
     except OSError:
         pass
     return None  # a new repository with no commit yet
+
+
+def command_line(command: object) -> tuple[str, ...] | None:
+    """The command a run ran (``Tracker(command=)``): a list of strings, or None."""
+    if command is None:
+        return None
+    if (
+        isinstance(command, (str, bytes))
+        or not isinstance(command, (list, tuple))
+        or not all(isinstance(c, str) for c in command)
+    ):
+        raise ConfigError(f"command={command!r} must be a list of strings, e.g. ['ls', '-l']")
+    return tuple(command)

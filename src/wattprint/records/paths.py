@@ -12,6 +12,10 @@ import os
 
 from wattprint.errors import ConfigError, StoreError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
 STORE_HINT = "give a writable file path (--db PATH, or the db setting)"
 
 
@@ -130,6 +134,16 @@ def inspect_store_file(path: str | os.PathLike[str], latest_schema: int | None =
         )
     if version == 0 and pages_valid and pages > 1:
         raise StoreError(f"{p} is an SQLite database of some other program; {STORE_HINT}")
+
+
+def output_path(value: object, name: str) -> Path:
+    """A record's output path given to the Tracker (``json_path=``), checked now."""
+    from pathlib import Path
+
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ConfigError(f"{name}={value!r} is not a file path")
+    check_output_path(value)
+    return Path(value)
 
 
 def check_store_path(path: str | os.PathLike[str]) -> None:

@@ -190,3 +190,26 @@ class RunTicker:
             recorder.warn("checkpoint", f"could not checkpoint the run: {exc}")
             return
         recorder.checkpoint(run)  # the timeline is written once, at stop
+
+
+def schedule(
+    meter: Meter,
+    own: OwnUse,
+    every_s: float,
+    recorder: Recorder | None,
+    record: Callable[[Snapshot], Run],
+    first: Snapshot,
+    checkpoint_s: float,
+) -> RunTicker:
+    """Give the process's sampler thread a run to tick every ``every_s``: its meter, and with
+    a store its first row (at once, off the caller's path) and checkpoints (ticks come at
+    least every ``checkpoint_s`` then, since checkpoints ride on them)."""
+    from wattprint.sampler import shared_sampler
+
+    if recorder is None:
+        ticker = RunTicker(meter, own)
+        shared_sampler().add(ticker, every_s)
+        return ticker
+    ticker = RunTicker(meter, own, recorder, record, first)
+    shared_sampler().add(ticker, min(every_s, checkpoint_s), first_in_s=0.0)
+    return ticker

@@ -125,6 +125,30 @@ class Overhead:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """The whole training's energy, CO2, duration and cost predicted after a few epochs, with a
+    95 % interval from the spread of the epochs seen; at the end, the outcome beside it."""
+
+    after_epochs: int
+    epochs_planned: int
+    energy_kwh: float
+    energy_low_kwh: float
+    energy_high_kwh: float
+    duration_s: float
+    duration_low_s: float
+    duration_high_s: float
+    co2_kg: float | None = None  # at the zone's intensity and the PUE; None without a zone
+    co2_low_kg: float | None = None
+    co2_high_kg: float | None = None
+    cost: float | None = None  # with a flat tariff
+    # -- filled at stop ---------------------------------------------------------------------
+    outcome_energy_kwh: float | None = None
+    outcome_duration_s: float | None = None
+    outcome_epochs: int | None = None
+    within_interval: bool | None = None  # the outcome's energy inside [low, high]
+
+
+@dataclass(frozen=True)
 class LiveView:
     """A running run so far (``Tracker.live()``): what a status line or a callback shows."""
 
@@ -150,6 +174,8 @@ class Window:
     uncertainty_pct: float
     components: tuple[ComponentEnergy, ...]
     count: int = 1  # > 1: several windows merged into this one (records/build.WindowLog)
+    metrics: dict[str, float] = field(default_factory=dict)  # an epoch's: loss, accuracy...
+    stage: str | None = None  # preprocess | train | eval | inference | ...
 
 
 @dataclass(frozen=True)
@@ -194,6 +220,9 @@ class Run:
     marginal: Marginal | None = None  # marginal emissions (WattTime); None when not configured
     intensity_bins: tuple[IntensityBin, ...] = ()  # per time bin: energy, intensity, source
     overhead: Overhead | None = None  # wattprint's own use, apart from the components
+    items: int | None = None  # items processed (Tracker.count): energy per item
+    epochs: int | None = None  # epochs closed (Tracker.epoch)
+    prediction: Prediction | None = None  # the training's, after the first epochs
 
     @property
     def energy_j(self) -> float:
@@ -227,6 +256,8 @@ class Run:
             kw["marginal"] = _typed(Marginal, d["marginal"])
         if d.get("overhead") is not None:
             kw["overhead"] = _typed(Overhead, d["overhead"])
+        if d.get("prediction") is not None:
+            kw["prediction"] = _typed(Prediction, d["prediction"])
         if d.get("command") is not None:
             kw["command"] = tuple(d["command"])
         return cls(**kw)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from wattprint.errors import ConfigError
 from wattprint.sensors.base import DiskCounters, Usage
 from wattprint.sensors.cgroup import CgroupCpu
 from wattprint.sensors.procfs import ProcFS
@@ -191,3 +192,22 @@ def _psutil_usage(t_s: float, root_pid: int | None) -> Usage:  # pragma: no cove
         except psutil.Error:
             continue
     return Usage(t_s, busy_s, cpu_s, int(vm.total - vm.available), rss_b)
+
+
+def check_pid(pid: object, proc_dir: str) -> None:
+    """A process to measure must be one that exists now (a pid past the kernel's range or
+    of no process would silently measure 0 J)."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2**31:
+        raise ConfigError(f"pid={pid!r} is not a process id; give a positive int, or None")
+    if os.path.isdir(proc_dir):
+        alive = os.path.isdir(os.path.join(proc_dir, str(pid)))
+    else:  # no procfs (macOS): ask the kernel
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True  # someone else's process
+    if not alive:
+        raise ConfigError(f"pid={pid} is no running process; give one that runs")

@@ -89,6 +89,8 @@ class Settings:
     interval_s: float
     checkpoint_s: float
     pue: float | str  # a number, or "cloud" until the zone gives the region's figure
+    predict_after: int
+    progress: str
     sync: str
     db: str | None  # a path, "off", or None for the user data directory's store
     tariff: str | None

@@ -21,6 +21,7 @@ MAX_CHECKPOINT_S = 60.0  # a killed run loses at most this much, and is not take
 MAX_TDP_W = 5000.0
 SCOPES = ("process", "machine")
 SYNC_MODES = ("auto", "off")
+PROGRESS_MODES = ("auto", "on", "off")
 DB_OFF_WORDS = ("off", "none", "0", "false", "no")
 INTENSITY_PROVIDERS = ("neso", "energidata", "electricitymaps")
 SECRET_SHOWN = "(set, hidden)"
@@ -123,6 +124,20 @@ def parse_interval_s(value: object) -> float:
             f"{MAX_INTERVAL_S:g}"
         )
     return v
+
+
+def parse_count(value: object) -> int:
+    """A whole number >= 1 (text from a flag, variable or file too)."""
+    if isinstance(value, bool):
+        raise Bad("must be a whole number, not a bool")
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise Bad("is not a whole number") from None
+    if not isinstance(value, int) or value < 1:
+        raise Bad("must be a whole number >= 1")
+    return value
 
 
 def parse_checkpoint_s(value: object) -> float:

@@ -1,0 +1,89 @@
+"""What a Tracker does at each epoch: predict the whole training once enough epochs are
+measured, and print one line per epoch where the user sees it (``progress`` setting), e.g.::
+
+    wattprint: epoch 3/10  1.21 Wh  45.2 W  0.4 g CO2e  loss 0.31 acc 0.92
+               -> whole training 4.0 Wh (3.8-4.3), 1.3 g CO2e, 1 min 20 s
+"""
+
+from __future__ import annotations
+
+import sys
+
+from wattprint.cli.format import duration, energy, mass, text
+from wattprint.records.predict import judge, predict
+from wattprint.records.run import J_PER_KWH, Prediction, Window
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wattprint.carbon.plan import CarbonPlan
+    from wattprint.meter import Snapshot
+    from wattprint.records.windows import WindowBook
+    from wattprint.settings import Settings
+
+
+def _so_far(start: Snapshot, book: WindowBook) -> tuple[float, float]:
+    """Energy (kWh) and seconds from the run's start to the end of the last epoch."""
+    end = book.training_end
+    assert end is not None
+    return (sum(end.energy_j) - sum(start.energy_j)) / J_PER_KWH, end.t_s - start.t_s
+
+
+def after_epoch(
+    settings: Settings, plan: CarbonPlan, start: Snapshot, book: WindowBook, window: Window
+) -> None:
+    """Predict the training when due (``book.prediction``), then print the epoch's line."""
+    planned, prediction = book.epochs_planned, book.prediction
+    if prediction is None and planned and book.epochs_done >= settings.predict_after:
+        energy_kwh, elapsed_s = _so_far(start, book)
+        intensity = plan.intensity
+        tariff = plan.tariff
+        prediction = predict(
+            book.epoch_windows,
+            planned,
+            energy_so_far_kwh=energy_kwh,
+            elapsed_s=elapsed_s,
+            band_pct=window.uncertainty_pct,
+            co2_per_kwh=intensity.intensity_g_per_kwh * plan.pue / 1000 if intensity else None,
+            price_per_kwh=_flat_price(tariff) * plan.pue if tariff is not None else None,
+        )
+    book.prediction = prediction
+    mode = settings.progress
+    if mode == "on" or (mode == "auto" and sys.stderr.isatty()):
+        print(epoch_line(window, book.epochs_done, planned, prediction), file=sys.stderr)
+
+
+def _flat_price(tariff: object) -> float:
+    from datetime import datetime, timezone
+
+    return float(tariff.price_at(datetime.now(timezone.utc)))  # type: ignore[attr-defined]
+
+
+def at_stop(
+    start: Snapshot, book: WindowBook | None, prediction: Prediction | None
+) -> Prediction | None:
+    """The prediction judged against what the training used (up to its last epoch)."""
+    if prediction is None or book is None or book.training_end is None:
+        return prediction
+    energy_kwh, elapsed_s = _so_far(start, book)
+    return judge(prediction, energy_kwh, elapsed_s, book.epochs_done)
+
+
+def epoch_line(
+    window: Window, done: int, planned: int | None, prediction: Prediction | None
+) -> str:
+    of = f"/{planned}" if planned else ""
+    watts = window.energy_kwh * J_PER_KWH / window.duration_s if window.duration_s > 0 else 0.0
+    line = f"wattprint: {text(window.name)}{of}  {energy(window.energy_kwh)}  {watts:.3g} W" + (
+        f"  {mass(window.co2_kg)} CO2e" if window.co2_kg is not None else ""
+    )
+    if window.metrics:
+        line += "  " + " ".join(f"{text(k)} {v:.4g}" for k, v in window.metrics.items())
+    if prediction is not None and done == prediction.after_epochs:
+        p = prediction
+        line += (
+            f"\n           -> whole training {energy(p.energy_kwh)} "
+            f"({energy(p.energy_low_kwh)}-{energy(p.energy_high_kwh)})"
+            + (f", {mass(p.co2_kg)} CO2e" if p.co2_kg is not None else "")
+            + f", {duration(p.duration_s)}"
+        )
+    return line
