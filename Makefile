@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@
 
 $(STAMP): $(BIN)/python pyproject.toml
@@ -23,11 +23,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(VENV)/.installed
 	@mkdir -p out
 	$(BIN)/wattprint devices
-	$(BIN)/wattprint run --project demo --zone $${WATTPRINT_ZONE:-DE} --json out/demo-run.json -- \
-		$(BIN)/python examples/demo_workload.py
-	@echo "--- record: out/demo-run.json"
-	@cat out/demo-run.json
-	@echo "--- the run store (WATTPRINT_DB=$${WATTPRINT_DB:-the user data directory})"
+	@echo "--- a real training run, measured per epoch (record: out/demo-run.json)"
+	$(BIN)/python examples/train_digits.py --zone $${WATTPRINT_ZONE:-DE} --json out/demo-run.json
+	@echo "--- the run as the store keeps it"
+	$(BIN)/wattprint show latest
+	@echo "--- any command, measured from outside"
+	$(BIN)/wattprint run --project demo --zone $${WATTPRINT_ZONE:-DE} -- \
+		$(BIN)/python examples/demo_workload.py 2
 	$(BIN)/wattprint runs --limit 5
 
 lint: $(STAMP)

@@ -1,5 +1,5 @@
 """A small, real workload for `make demo`: train a logistic-regression classifier in pure
-Python on synthetic data (no third-party packages), printing the loss per epoch.
+Python on synthetic data (no third-party packages) for a given time, then print the loss.
 
 Run it under wattprint:  wattprint run --zone DE -- python examples/demo_workload.py
 """
@@ -29,6 +29,7 @@ def train(seconds: float, dims: int = 32, lr: float = 0.05) -> None:
     b = 0.0
     deadline = time.monotonic() + seconds
     epoch = 0
+    loss = 0.0
     while time.monotonic() < deadline:
         epoch += 1
         rng.shuffle(data)
@@ -40,7 +41,7 @@ def train(seconds: float, dims: int = 32, lr: float = 0.05) -> None:
             g = p - y
             w = [wi - lr * g * xi for wi, xi in zip(w, x, strict=True)]
             b -= lr * g
-        print(f"epoch {epoch}: loss {loss / len(data):.4f}", flush=True)
+    print(f"{epoch} epochs: loss {loss / len(data):.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,10 @@ def user_stacklevel() -> int:
     as on the sampler thread."""
     frame = sys._getframe(1)
     level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or frame.f_code.co_filename.endswith(f"{os.sep}contextlib.py")
+    ):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level if frame is not None else 1

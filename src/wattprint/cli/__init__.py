@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "intensity": ("wattprint.cli.carbon_cmds", "add_parsers", "intensity"),
     "zones": ("wattprint.cli.carbon_cmds", "add_parsers", "zones_"),
     "compare": ("wattprint.cli.carbon_cmds", "add_compare_parser", "compare"),
+    "compare-runs": ("wattprint.cli.views", "add_parsers", "compare_runs"),
     "settings": ("wattprint.cli.settings_cmd", "add_parser", "settings"),
 }
 

@@ -38,9 +38,16 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", action="store_true", help="JSON Lines, one record per run")
 
     p = sub.add_parser("show", help="one run: components with provenance and uncertainty")
-    p.add_argument("run", metavar="RUN", help="run id or a unique prefix of it")
+    p.add_argument("run", metavar="RUN", help="run id, a unique prefix of it, or 'latest'")
     p.add_argument("--db", metavar="PATH", help="run store")
     p.add_argument("--json", action="store_true", help="print the JSON record")
+
+    p = sub.add_parser(
+        "compare-runs", help="runs side by side: energy, CO2, epochs, per epoch, per item"
+    )
+    p.add_argument("runs", metavar="RUN", nargs="+", help="run ids or unique prefixes")
+    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("summary", help="totals per project and period: energy, CO2, cost")
     add_filters(p)
@@ -114,7 +121,13 @@ def runs(args: argparse.Namespace) -> int:
 
 def show(args: argparse.Namespace) -> int:
     with open_store(args.db) as store:
-        r = store.get(args.run)
+        if args.run == "latest":
+            newest = store.list(limit=1)
+            if not newest:
+                raise UsageError("the store has no runs yet; record one first")
+            r = newest[0]
+        else:
+            r = store.get(args.run)
     if args.json:
         print(r.to_json())
         return 0
@@ -152,14 +165,118 @@ def show(args: argparse.Namespace) -> int:
             f"  {text(c.name):10} {text(c.device)[:30]:30} {energy(c.energy_kwh):>10} {share:>6}  "
             f"{text(c.provenance):11} {text(c.method)} (±{c.uncertainty_pct:g} %){gap}"
         )
-    if r.windows:
-        print(f"\n  {'window':24} {'duration':>12} {'energy':>10}")
-        for w in r.windows:
-            print(
-                f"  {text(w.name)[:24]:24} {duration(w.duration_s):>12} {energy(w.energy_kwh):>10}"
-            )
+    _show_windows(r)
+    _show_efficiency(r)
     for warning in r.warnings:
         print(f"  warning: {text(warning)}")
+    return 0
+
+
+def _show_windows(r: Run) -> None:
+    if not r.windows:
+        return
+    print(f"\n  {'window':24} {'duration':>12} {'energy':>10} {'mean W':>8} {'CO2e':>9}  metrics")
+    for w in r.windows:
+        watts = w.energy_kwh * 3.6e6 / w.duration_s if w.duration_s > 0 else 0.0
+        co2 = mass(w.co2_kg) if w.co2_kg is not None else "-"
+        name = text(w.name) + (f" x{w.count}" if w.count > 1 else "")
+        metrics = " ".join(f"{text(k)}={v:.4g}" for k, v in w.metrics.items())
+        print(
+            f"  {name[:24]:24} {duration(w.duration_s):>12} {energy(w.energy_kwh):>10} "
+            f"{watts:8.3g} {co2:>9}  {metrics}"
+        )
+
+
+def _show_efficiency(r: Run) -> None:
+    from wattprint.records.efficiency import efficiency
+
+    e = efficiency(r)
+    lines = []
+    if e.outside_windows_kwh is not None and r.windows:
+        lines.append(f"outside windows: {energy(e.outside_windows_kwh)}")
+    if e.kwh_per_epoch is not None:
+        lines.append(f"{energy(e.kwh_per_epoch)} per epoch ({e.epochs} epochs)")
+    if e.kwh_per_accuracy_point is not None:
+        lines.append(
+            f"{energy(e.kwh_per_accuracy_point)} per point of {e.accuracy_metric} gained "
+            f"(+{e.accuracy_points_gained:.3g} points)"
+        )
+    if e.kwh_per_1k_items is not None:
+        co2 = f", {mass(e.co2_kg_per_1k_items)} CO2e" if e.co2_kg_per_1k_items is not None else ""
+        lines.append(f"{energy(e.kwh_per_1k_items)}{co2} per 1,000 items ({r.items} items)")
+    p = r.prediction
+    if p is not None:
+        line = (
+            f"predicted after {p.after_epochs} of {p.epochs_planned} epochs: "
+            f"{energy(p.energy_kwh)} ({energy(p.energy_low_kwh)}-{energy(p.energy_high_kwh)})"
+        )
+        if p.outcome_energy_kwh is not None:
+            verdict = {True: "inside", False: "outside", None: "epochs differ"}
+            line += (
+                f"; outcome {energy(p.outcome_energy_kwh)} after {p.outcome_epochs} epochs "
+                f"({verdict[p.within_interval]})"
+            )
+        lines.append(line)
+    if lines:
+        print()
+        for line in lines:
+            print(f"  {line}")
+
+
+def compare_runs(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from wattprint.records.efficiency import efficiency
+
+    with open_store(args.db) as store:
+        runs = [store.get(r) for r in args.runs]
+    rows = []
+    for r in runs:
+        e = efficiency(r)
+        final = (
+            next(
+                (
+                    w.metrics[e.accuracy_metric]
+                    for w in reversed(r.windows)
+                    if e.accuracy_metric in w.metrics
+                ),
+                None,
+            )
+            if e.accuracy_metric
+            else None
+        )
+        rows.append((r, e, final))
+    if args.json:
+        doc = [
+            {
+                "run_id": r.run_id,
+                "project": r.project,
+                "duration_s": r.duration_s,
+                "energy_kwh": r.energy_kwh,
+                "co2_kg": r.co2_kg,
+                "final_accuracy": final,
+                **asdict(e),
+            }
+            for r, e, final in rows
+        ]
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(
+        f"{'run':12}  {'project':14} {'duration':>12} {'energy':>10} {'CO2e':>9} {'epochs':>6} "
+        f"{'/epoch':>10} {'accuracy':>9} {'/acc point':>10} {'/1k items':>10}"
+    )
+    for r, e, final in rows:
+
+        def opt(kwh: float | None) -> str:
+            return energy(kwh) if kwh is not None else "-"
+
+        print(
+            f"{r.run_id[:12]:12}  {text(r.project)[:14]:14} {duration(r.duration_s):>12} "
+            f"{energy(r.energy_kwh):>10} {mass(r.co2_kg) if r.co2_kg is not None else '-':>9} "
+            f"{e.epochs or '-':>6} {opt(e.kwh_per_epoch):>10} "
+            f"{f'{final:.4g}' if final is not None else '-':>9} "
+            f"{opt(e.kwh_per_accuracy_point):>10} {opt(e.kwh_per_1k_items):>10}"
+        )
     return 0
 
 
