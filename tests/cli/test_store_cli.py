@@ -197,3 +197,32 @@ def test_intensity_shows_the_live_value_when_a_provider_is_configured(
     monkeypatch.setattr(providers, "get_provider", lambda name, **kw: Live())
     assert main(["intensity", "GB"]) == 0
     assert "live: 123 gCO2e/kWh" in capsys.readouterr().out
+
+
+def test_epochs_in_show_and_compare_runs(env: dict[str, str], tmp_path: Path) -> None:
+    other = record(env, "plain", "sum(range(10**5))")
+    code = (
+        "import wattprint, time\n"
+        "with wattprint.Tracker(project='ml', zone='FR') as t:\n"
+        "    t.start_training(epochs=2)\n"
+        "    for i in range(2):\n"
+        "        sum(range(300000))\n"
+        "        t.epoch(loss=1.0 / (i + 1), acc=0.5 + 0.2 * i)\n"
+        "    with t.stage('inference'):\n"
+        "        t.count(500)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, timeout=60, capture_output=True
+    )
+    shown = wp(env, "show", "latest")
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert "epoch 1" in out and "acc=0.5" in out and "per epoch (2 epochs)" in out
+    assert "per point of acc gained (+20 points)" in out and "per 1,000 items (500 items)" in out
+    assert "predicted after 1 of 2 epochs" in out and "after 2 epochs" in out
+    latest = json.loads(wp(env, "runs", "--json", "--project", "ml").stdout.splitlines()[0])
+    table = wp(env, "compare-runs", latest["run_id"][:12], other)
+    assert table.returncode == 0 and "0.7" in table.stdout and other in table.stdout
+    doc = json.loads(wp(env, "compare-runs", latest["run_id"], "--json").stdout)
+    assert doc[0]["epochs"] == 2 and doc[0]["final_accuracy"] == pytest.approx(0.7)
+    assert wp(env, "compare-runs", "nosuchrun").returncode == 2
