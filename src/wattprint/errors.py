@@ -8,6 +8,7 @@ Messages are one line and end with a suggestion, because the CLI prints them as 
     │   │   ├── UsageError             bad command line (the CLI exits 2)
     │   │   └── NoZoneError            nothing names a zone (CO2 needs one; none is guessed)
     │   ├── TrackerStateError (RuntimeError)  a Tracker call in the wrong state
+    │   │   └── IncorrectMethodSequenceError  the same, as compat.eco2ai names it
     │   ├── SensorError                a sensor could not be read: the interval is a gap
     │   │   ├── SensorPermissionError  it exists, but this user may not read it (RAPL)
     │   │   └── SensorUnavailableError it does not exist here
@@ -48,6 +49,11 @@ class NoZoneError(ConfigError):
 
 class TrackerStateError(WattprintError, RuntimeError):
     """A Tracker method was called in the wrong state (stop before start, unknown window...)."""
+
+
+class IncorrectMethodSequenceError(TrackerStateError):
+    """Eco2AI's name for a call in the wrong order (``wattprint.compat.eco2ai``), kept for
+    scripts that catch it."""
 
 
 class SensorError(WattprintError):

@@ -34,8 +34,9 @@ sb-ai-lab/Eco2AI, version 0.3.x), and ``eco2ai/tools/tools_gpu.py`` (``GPU.name`
   them is not in the file, as in Eco2AI); any other run gives one row, ``epoch`` from the
   argument. Eco2AI's optional ``CPU/GPU/RAM_consumption(kWh)`` columns are filled when the
   existing file has them (or ``device_consumption=True`` for a new file).
-- Eco2AI itself rewrites the whole file under a ``<file>.lock`` lock file (``O_EXCL``, stale
-  after 15 s); we take that lock too, so an Eco2AI tracker writing the same file loses no row.
+- Writers take a ``<file>.lock`` lock file (``O_EXCL``, stale after 15 s) against each other.
+  Eco2AI 0.3.12 does not take it (it polls whether the file is open, then rewrites it whole),
+  so it and wattprint writing one file at the same moment can lose rows: use two files.
 """
 
 from __future__ import annotations
