@@ -46,10 +46,42 @@ def after_epoch(
             co2_per_kwh=intensity.intensity_g_per_kwh * plan.pue / 1000 if intensity else None,
             price_per_kwh=_flat_price(tariff) * plan.pue if tariff is not None else None,
         )
+    if prediction is not None and book.prediction is None:
+        prediction = _with_best_start(plan, prediction)
     book.prediction = prediction
     mode = settings.progress
     if mode == "on" or (mode == "auto" and sys.stderr.isatty()):
         print(epoch_line(window, book.epochs_done, planned, prediction), file=sys.stderr)
+
+
+def _with_best_start(plan: CarbonPlan, prediction: Prediction) -> Prediction:
+    """The prediction with the least-CO2 start of a run like it in the next 24 h, when a live
+    provider has a forecast for the zone."""
+    if plan.provider is None or plan.intensity is None:
+        return prediction
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from wattprint.carbon.forecast import best_start
+    from wattprint.records.context import iso_utc
+
+    best = best_start(
+        plan.provider,
+        plan.intensity.zone,
+        datetime.now(timezone.utc),
+        prediction.duration_s,
+        prediction.energy_kwh,
+        plan.intensity.intensity_g_per_kwh,
+        plan.pue,
+    )
+    if best is None:
+        return prediction
+    return replace(
+        prediction,
+        best_start_at=iso_utc(best.start),
+        best_start_co2_kg=best.co2_kg,
+        co2_if_started_now_kg=best.co2_now_kg,
+    )
 
 
 def _flat_price(tariff: object) -> float:
@@ -86,4 +118,7 @@ def epoch_line(
             + (f", {mass(p.co2_kg)} CO2e" if p.co2_kg is not None else "")
             + f", {duration(p.duration_s)}"
         )
+        if p.best_start_at is not None and p.best_start_co2_kg is not None:
+            saved = (p.co2_if_started_now_kg or 0.0) - p.best_start_co2_kg
+            line += f"; least CO2 starting {p.best_start_at[:16]}Z (saves {mass(saved)})"
     return line

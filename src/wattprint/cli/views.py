@@ -210,6 +210,9 @@ def _show_efficiency(r: Run) -> None:
             f"predicted after {p.after_epochs} of {p.epochs_planned} epochs: "
             f"{energy(p.energy_kwh)} ({energy(p.energy_low_kwh)}-{energy(p.energy_high_kwh)})"
         )
+        if p.best_start_at is not None and p.best_start_co2_kg is not None:
+            saved = (p.co2_if_started_now_kg or 0.0) - p.best_start_co2_kg
+            line += f"; least CO2 starting {text(p.best_start_at)[:16]}Z, saving {mass(saved)}"
         if p.outcome_energy_kwh is not None:
             verdict = {True: "inside", False: "outside", None: "epochs differ"}
             line += (

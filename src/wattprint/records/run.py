@@ -141,6 +141,10 @@ class Prediction:
     co2_low_kg: float | None = None
     co2_high_kg: float | None = None
     cost: float | None = None  # with a flat tariff
+    # With a live provider's forecast: the least-CO2 start in the next 24 h for a run like this
+    best_start_at: str | None = None  # ISO 8601 UTC
+    best_start_co2_kg: float | None = None
+    co2_if_started_now_kg: float | None = None
     # -- filled at stop ---------------------------------------------------------------------
     outcome_energy_kwh: float | None = None
     outcome_duration_s: float | None = None
