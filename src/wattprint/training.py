@@ -110,6 +110,8 @@ def epoch_line(
     )
     if window.metrics:
         line += "  " + " ".join(f"{text(k)} {v:.4g}" for k, v in window.metrics.items())
+    if prediction is not None and done > prediction.after_epochs:
+        line += f"  | predicted {energy(prediction.energy_kwh)}"
     if prediction is not None and done == prediction.after_epochs:
         p = prediction
         line += (

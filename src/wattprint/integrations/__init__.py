@@ -59,7 +59,12 @@ class TrainingTracker:
     """The part every callback shares: a tracker (given, or started here from settings) and
     the epochs of one training."""
 
-    def __init__(self, tracker: Tracker | None = None, **settings: object) -> None:
+    def __init__(
+        self, tracker: Tracker | None = None, *, mlflow: bool = False, **settings: object
+    ) -> None:
+        self.mlflow = mlflow
+        if mlflow:
+            import wattprint.integrations.mlflow  # noqa: F401 - a missing extra fails here, early
         if tracker is not None and settings:
             raise TypeError("give a tracker or the Tracker's settings, not both")
         if tracker is None:
@@ -80,6 +85,10 @@ class TrainingTracker:
     def epoch(self, metrics: Mapping[str, object]) -> Window:
         window = self.tracker.epoch(**numbers(metrics))
         self.epochs.append(window)
+        if self.mlflow:
+            from wattprint.integrations.mlflow import log_epoch
+
+            log_epoch(window, len(self.epochs) - 1)
         return window
 
     def end(self, error: BaseException | None = None) -> None:
@@ -90,4 +99,8 @@ class TrainingTracker:
         if self._owned:
             if error is not None:
                 tracker.fail(f"{type(error).__name__}: {error}")
-            tracker.stop()
+            run = tracker.stop()
+            if self.mlflow:
+                from wattprint.integrations.mlflow import log_run
+
+                log_run(run)

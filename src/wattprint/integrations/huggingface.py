@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 
 class WattprintCallback(TrainerCallback):  # type: ignore[misc]
-    def __init__(self, tracker: Tracker | None = None, **settings: Any) -> None:
-        self.training = TrainingTracker(tracker, **settings)
+    def __init__(
+        self, tracker: Tracker | None = None, *, mlflow: bool = False, **settings: Any
+    ) -> None:
+        self.training = TrainingTracker(tracker, mlflow=mlflow, **settings)
         self._logged: dict[str, object] = {}
         self._pending: Any = None  # the state of an epoch that ended but is not closed yet
 

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
 
 class WattprintCallback(Callback):  # type: ignore[misc]
-    def __init__(self, tracker: Tracker | None = None, **settings: Any) -> None:
+    def __init__(
+        self, tracker: Tracker | None = None, *, mlflow: bool = False, **settings: Any
+    ) -> None:
         super().__init__()
-        self.training = TrainingTracker(tracker, **settings)
+        self.training = TrainingTracker(tracker, mlflow=mlflow, **settings)
 
     @property
     def tracker(self) -> Tracker:
