@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -226,3 +228,22 @@ def test_epochs_in_show_and_compare_runs(env: dict[str, str], tmp_path: Path) ->
     doc = json.loads(wp(env, "compare-runs", latest["run_id"], "--json").stdout)
     assert doc[0]["epochs"] == 2 and doc[0]["final_accuracy"] == pytest.approx(0.7)
     assert wp(env, "compare-runs", "nosuchrun").returncode == 2
+
+
+def test_timeline_as_csv_and_in_show_json(env: dict[str, str]) -> None:
+    run_id = record(env, "tl", "import time; time.sleep(1.2)", "--interval", "0.1")
+    res = wp(env, "timeline", run_id)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.reader(io.StringIO(res.stdout)))
+    header, data = rows[0], rows[1:]
+    assert header[0] == "t_s" and any(h.endswith("_j") for h in header)
+    assert len(data) >= 5 and float(data[-1][0]) >= 1.0
+    times = [float(r[0]) for r in data]
+    assert times == sorted(times)
+    j_cols = [i for i, h in enumerate(header) if h.endswith("_j")]
+    for i in j_cols:  # cumulative joules never go down
+        series = [float(r[i]) for r in data]
+        assert series == sorted(series)
+    doc = json.loads(wp(env, "show", run_id, "--json", "--timeline").stdout)
+    assert len(doc["timeline"]["t_s"]) == len(data)
+    assert "timeline" not in json.loads(wp(env, "show", run_id, "--json").stdout)

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "zones": ("wattprint.cli.carbon_cmds", "add_parsers", "zones_"),
     "compare": ("wattprint.cli.carbon_cmds", "add_compare_parser", "compare"),
     "compare-runs": ("wattprint.cli.views", "add_parsers", "compare_runs"),
+    "timeline": ("wattprint.cli.views", "add_parsers", "timeline"),
     "settings": ("wattprint.cli.settings_cmd", "add_parser", "settings"),
 }
 

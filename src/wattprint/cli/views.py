@@ -41,6 +41,16 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("run", metavar="RUN", help="run id, a unique prefix of it, or 'latest'")
     p.add_argument("--db", metavar="PATH", help="run store")
     p.add_argument("--json", action="store_true", help="print the JSON record")
+    p.add_argument(
+        "--timeline", action="store_true", help="with --json: add the run's energy timeline"
+    )
+
+    p = sub.add_parser(
+        "timeline", help="a run's energy over time per component, as CSV (t, J, W per device)"
+    )
+    p.add_argument("run", metavar="RUN", help="run id, a unique prefix of it, or 'latest'")
+    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--csv", action="store_true", help="CSV (the default and only format)")
 
     p = sub.add_parser(
         "compare-runs", help="runs side by side: energy, CO2, epochs, per epoch, per item"
@@ -119,17 +129,31 @@ def runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one(store: RunStore, run: str) -> Run:
+    if run != "latest":
+        return store.get(run)
+    newest = store.list(limit=1)
+    if not newest:
+        raise UsageError("the store has no runs yet; record one first")
+    return newest[0]
+
+
+def _timeline_dict(store: RunStore, run_id: str) -> dict[str, object] | None:
+    tl = store.timeline(run_id)
+    if tl is None:
+        return None
+    return {"t_s": list(tl.t_s), "energy_j": {k: list(v) for k, v in tl.energy_j.items()}}
+
+
 def show(args: argparse.Namespace) -> int:
     with open_store(args.db) as store:
-        if args.run == "latest":
-            newest = store.list(limit=1)
-            if not newest:
-                raise UsageError("the store has no runs yet; record one first")
-            r = newest[0]
-        else:
-            r = store.get(args.run)
+        r = _one(store, args.run)
+        timeline = _timeline_dict(store, r.run_id) if args.json and args.timeline else None
     if args.json:
-        print(r.to_json())
+        doc = r.to_dict()
+        if args.timeline:
+            doc["timeline"] = timeline
+        print(json.dumps(doc, indent=2))
         return 0
     print(
         f"run {text(r.run_id)}  project {text(r.project)}"
@@ -224,6 +248,34 @@ def _show_efficiency(r: Run) -> None:
         print()
         for line in lines:
             print(f"  {line}")
+
+
+def timeline(args: argparse.Namespace) -> int:
+    """CSV: seconds since the start, then per device its cumulative joules and the mean watts
+    since the previous row (the store keeps at most 4,096 points per run)."""
+    import csv
+    import sys
+
+    from wattprint.records.exports import safe_cell
+
+    with open_store(args.db) as store:
+        r = _one(store, args.run)
+        tl = store.timeline(r.run_id)
+    if tl is None:
+        raise UsageError(f"run {r.run_id[:12]} has no timeline stored (it is still running?)")
+    keys = sorted(tl.energy_j)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(
+        ["t_s", *(safe_cell(f"{k}_j") for k in keys), *(safe_cell(f"{k}_w") for k in keys)]
+    )
+    for i, t in enumerate(tl.t_s):
+        dt = t - tl.t_s[i - 1] if i else 0.0
+        joules = [tl.energy_j[k][i] for k in keys]
+        watts = [
+            (tl.energy_j[k][i] - tl.energy_j[k][i - 1]) / dt if i and dt > 0 else 0.0 for k in keys
+        ]
+        writer.writerow([repr(t), *map(repr, joules), *(f"{w:.6g}" for w in watts)])
+    return 0
 
 
 def compare_runs(args: argparse.Namespace) -> int:
