@@ -27,6 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         required=True,
         help="file to append to (csv, eco2ai, jsonl) or write (json)",
     )
+    p.add_argument("--timeline", action="store_true", help="jsonl: add each run's energy timeline")
 
     p = sub.add_parser(
         "import",
@@ -72,7 +73,13 @@ def export(args: argparse.Namespace) -> int:
     elif args.format == "eco2ai":
         exports.append_eco2ai_csv(runs, out)
     elif args.format == "jsonl":
-        exports.append_jsonl(runs, out)
+        timelines = None
+        if args.timeline:
+            with open_store(args.db) as store:
+                timelines = {
+                    r.run_id: tl for r in runs if (tl := store.timeline(r.run_id)) is not None
+                }
+        exports.append_jsonl(runs, out, timelines)
     else:
         import json
 

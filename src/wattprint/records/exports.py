@@ -48,13 +48,13 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import tzinfo
 
 from wattprint.errors import ExportError
 from wattprint.records.context import parse_iso_utc
-from wattprint.records.run import ComponentEnergy, Run, Window
+from wattprint.records.run import ComponentEnergy, Run, TimelineData, Window
 
 try:
     import fcntl
@@ -341,20 +341,35 @@ def to_json(run: Run) -> str:
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
-def jsonl_line(run: Run) -> str:
-    """One run as a compact JSON line (UTF-8 text kept readable, line breaks escaped)."""
-    text = json.dumps(run.to_dict(), separators=(",", ":"), ensure_ascii=False)
+def jsonl_line(run: Run, timeline: TimelineData | None = None) -> str:
+    """One run as a compact JSON line (UTF-8 text kept readable, line breaks escaped), with
+    its ``timeline`` (``{"t_s": [...], "energy_j": {key: [...]}}``) when given."""
+    doc = run.to_dict()
+    if timeline is not None:
+        doc["timeline"] = {
+            "t_s": list(timeline.t_s),
+            "energy_j": {k: list(v) for k, v in timeline.energy_j.items()},
+        }
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
     return text.translate(_LINE_BREAKS) + "\n"
 
 
-def append_jsonl(runs: Iterable[Run], path: str | os.PathLike[str]) -> None:
-    """Append one compact JSON record per line (lossless; read back with ``read_jsonl``)."""
+def append_jsonl(
+    runs: Iterable[Run],
+    path: str | os.PathLike[str],
+    timelines: Mapping[str, TimelineData] | None = None,
+) -> None:
+    """Append one compact JSON record per line (lossless; read back with ``read_jsonl``);
+    ``timelines`` by run id adds each run's timeline to its line."""
     run_list = list(runs)
+    tls = timelines or {}
     if run_list:
         _append(
             path,
             None,
-            lambda _h, known: "".join(jsonl_line(r) for r in run_list if r.run_id not in known),
+            lambda _h, known: "".join(
+                jsonl_line(r, tls.get(r.run_id)) for r in run_list if r.run_id not in known
+            ),
             "JSON Lines",
             "run_id",
         )
