@@ -250,4 +250,6 @@ def test_timeline_as_csv_and_in_show_json(env: dict[str, str]) -> None:
     out = Path(env["WATTPRINT_DB"]).parent / "with-timeline.jsonl"
     assert wp(env, "export", "--format", "jsonl", "--timeline", "--out", str(out)).returncode == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [len(d["timeline"]["t_s"]) for d in lines if d["run_id"] == run_id] == [len(data)]
+    assert [len(d["timeline"]["t_s"]) for d in lines if d["run_id"].startswith(run_id)] == [
+        len(data)
+    ]
