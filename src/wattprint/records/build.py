@@ -6,6 +6,7 @@ start, at each checkpoint and at stop.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -128,22 +129,26 @@ class WindowLog:
     def __init__(self) -> None:
         self._kept: list[Window] = []
         self._merged: dict[str, Window] = {}
+        # The caller's thread adds; the sampler's reads them for a checkpoint.
+        self._lock = threading.Lock()
 
     def add(self, window: Window) -> bool:
         """Keep or merge ``window``; True the first time one is merged (to say so once)."""
-        if len(self._kept) < self.KEPT:
-            self._kept.append(window)
-            return False
-        first = not self._merged
-        name = window.name
-        if name not in self._merged and len(self._merged) >= self.NAMES:
-            name = self.OVERFLOW
-        prev = self._merged.get(name)
-        self._merged[name] = window if prev is None else merge_windows(prev, window, name)
-        return first
+        with self._lock:
+            if len(self._kept) < self.KEPT:
+                self._kept.append(window)
+                return False
+            first = not self._merged
+            name = window.name
+            if name not in self._merged and len(self._merged) >= self.NAMES:
+                name = self.OVERFLOW
+            prev = self._merged.get(name)
+            self._merged[name] = window if prev is None else merge_windows(prev, window, name)
+            return first
 
     def windows(self) -> tuple[Window, ...]:
-        return (*self._kept, *self._merged.values())
+        with self._lock:
+            return (*self._kept, *self._merged.values())
 
 
 def build_run(
