@@ -262,7 +262,7 @@ class Tracker:
             self._book.close_all()
             from wattprint.training import at_stop
 
-            self._book.prediction = at_stop(start.snap, self._book, self._book.prediction)
+            self._book.prediction = at_stop(self._book, self._book.prediction)
         if self._ticker is not None:
             from wattprint.sampler import shared_sampler
 
@@ -382,7 +382,7 @@ class Tracker:
                 self.carbon.co2_kg,
                 self._warn,
                 (start.snap, start.wall),
-                partial(after_epoch, self.settings, self.carbon, start.snap),
+                partial(after_epoch, self.settings, self.carbon),
             )
         return self._book
 

@@ -16,25 +16,22 @@ from wattprint.records.run import J_PER_KWH, Prediction, Window
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from wattprint.carbon.plan import CarbonPlan
-    from wattprint.meter import Snapshot
     from wattprint.records.windows import WindowBook
     from wattprint.settings import Settings
 
 
-def _so_far(start: Snapshot, book: WindowBook) -> tuple[float, float]:
-    """Energy (kWh) and seconds from the run's start to the end of the last epoch."""
-    end = book.training_end
-    assert end is not None
+def _so_far(book: WindowBook) -> tuple[float, float]:
+    """Energy (kWh) and seconds from the training's start to the end of its last epoch."""
+    start, end = book.training_start, book.training_end
+    assert start is not None and end is not None
     return (sum(end.energy_j) - sum(start.energy_j)) / J_PER_KWH, end.t_s - start.t_s
 
 
-def after_epoch(
-    settings: Settings, plan: CarbonPlan, start: Snapshot, book: WindowBook, window: Window
-) -> None:
+def after_epoch(settings: Settings, plan: CarbonPlan, book: WindowBook, window: Window) -> None:
     """Predict the training when due (``book.prediction``), then print the epoch's line."""
     planned, prediction = book.epochs_planned, book.prediction
-    if prediction is None and planned and book.epochs_done >= settings.predict_after:
-        energy_kwh, elapsed_s = _so_far(start, book)
+    if prediction is None and planned and book.training_epochs >= settings.predict_after:
+        energy_kwh, elapsed_s = _so_far(book)
         intensity = plan.intensity
         tariff = plan.tariff
         prediction = predict(
@@ -44,14 +41,14 @@ def after_epoch(
             elapsed_s=elapsed_s,
             band_pct=window.uncertainty_pct,
             co2_per_kwh=intensity.intensity_g_per_kwh * plan.pue / 1000 if intensity else None,
-            price_per_kwh=_flat_price(tariff) * plan.pue if tariff is not None else None,
+            price_per_kwh=_price(tariff, plan.pue),
         )
     if prediction is not None and book.prediction is None:
         prediction = _with_best_start(plan, prediction)
     book.prediction = prediction
     mode = settings.progress
     if mode == "on" or (mode == "auto" and sys.stderr.isatty()):
-        print(epoch_line(window, book.epochs_done, planned, prediction), file=sys.stderr)
+        print(epoch_line(window, book.training_epochs, planned, prediction), file=sys.stderr)
 
 
 def _with_best_start(plan: CarbonPlan, prediction: Prediction) -> Prediction:
@@ -84,20 +81,26 @@ def _with_best_start(plan: CarbonPlan, prediction: Prediction) -> Prediction:
     )
 
 
-def _flat_price(tariff: object) -> float:
+def _price(tariff: object, pue: float) -> float | None:
+    price = _flat_price(tariff) if tariff is not None else None
+    return price * pue if price is not None else None
+
+
+def _flat_price(tariff: object) -> float | None:
+    """A flat tariff's price (a time-of-use one has no single price for a prediction)."""
+    if not getattr(tariff, "flat", False):
+        return None
     from datetime import datetime, timezone
 
     return float(tariff.price_at(datetime.now(timezone.utc)))  # type: ignore[attr-defined]
 
 
-def at_stop(
-    start: Snapshot, book: WindowBook | None, prediction: Prediction | None
-) -> Prediction | None:
+def at_stop(book: WindowBook | None, prediction: Prediction | None) -> Prediction | None:
     """The prediction judged against what the training used (up to its last epoch)."""
     if prediction is None or book is None or book.training_end is None:
         return prediction
-    energy_kwh, elapsed_s = _so_far(start, book)
-    return judge(prediction, energy_kwh, elapsed_s, book.epochs_done)
+    energy_kwh, elapsed_s = _so_far(book)
+    return judge(prediction, energy_kwh, elapsed_s, book.training_epochs)
 
 
 def epoch_line(

@@ -89,7 +89,42 @@ BAD_FIELDS = {
     "exit_code": [10**30, 1.5],
     "started_at": ["yesterday", "2024-01-01T00:00:00", 42],
     "status": ["", "done"],
+    "items": [-1, 1.5, "10"],
+    "epochs": [-2, "3"],
+    "packages": [["torch"], {"torch": 2}, {"a\x1bb": "1.0"}],
 }
+
+
+def _with_window(**fields: object) -> dict[str, object]:
+    run = make_run("w").to_dict()
+    window = dict(name="epoch 1", started_at=run["started_at"], duration_s=1.0)
+    window.update(energy_kwh=0.001, co2_kg=None, uncertainty_pct=5.0, components=[])
+    return {**run, "windows": [{**window, **fields}]}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"metrics": {"loss": "high"}},
+        {"metrics": {"loss": float("nan")}},
+        {"metrics": {"a\nb": 1.0}},
+        {"metrics": [1.0]},
+        {"count": 0},
+        {"stage": 5},
+    ],
+)
+def test_an_impossible_window_is_refused_with_its_line(
+    tmp_path: Path, fields: dict[str, object]
+) -> None:
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps(_with_window()) + "\n" + json.dumps(_with_window(**fields)) + "\n")
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(_with_window(metrics={"loss": 0.5}, stage="eval")) + "\n")
+    (run,) = read_jsonl(good)  # the same window with sound fields imports
+    assert run.windows[0].metrics == {"loss": 0.5} and run.windows[0].stage == "eval"
+    with pytest.raises(RecordImportError) as info:
+        read_jsonl(path)
+    assert str(info.value).startswith(f"{path}:2:") and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize(("field", "value"), [(f, v) for f, vs in BAD_FIELDS.items() for v in vs])

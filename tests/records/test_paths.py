@@ -151,3 +151,30 @@ def test_any_bytes_are_a_store_or_one_line_error(
     except StoreError as exc:
         assert "\n" not in str(exc)
     assert path.read_bytes() == data
+
+
+def test_write_atomic_keeps_the_mode_and_writes_through_a_symlink(tmp_path: Path) -> None:
+    from wattprint.records.paths import write_atomic
+
+    target = tmp_path / "shared" / "run.json"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    target.chmod(0o640)
+    link = tmp_path / "run.json"
+    link.symlink_to(target)
+    write_atomic(link, "new\n")
+    assert link.is_symlink()  # the link stays a link; the file it names is replaced
+    assert target.read_text() == "new\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in target.parent.iterdir()) == ["run.json"]  # no temp left
+
+
+def test_write_atomic_gives_a_new_file_the_umasks_mode(tmp_path: Path) -> None:
+    from wattprint.records.paths import write_atomic
+
+    old = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "new.json", "{}\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o640

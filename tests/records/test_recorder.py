@@ -15,7 +15,7 @@ import pytest
 import wattprint
 from wattprint.records.store import RunStore
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _env(tmp_path: Path, db: Path) -> dict[str, str]:
@@ -279,3 +279,39 @@ def test_the_tools_own_io_is_overhead_not_the_runs(tmp_path: Path) -> None:
     got = json.loads(res.stdout.strip().splitlines()[-1])
     assert got["io"] > 0 and got["cpu"] > 0
     assert got["storage_j"] <= 0.01
+
+
+def test_a_failed_first_row_is_inserted_at_the_next_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A locked store at begin() must not leave the run invisible until stop(): the next
+    checkpoint inserts it, so a run killed before its end is still found (as interrupted)."""
+    from dataclasses import replace
+
+    from tests.records.runs_factory import make_run
+    from wattprint.errors import StoreError
+    from wattprint.records.recorder import Recorder
+    from wattprint.records.store import RunStore as Store
+
+    db = tmp_path / "runs.sqlite3"
+    real_begin = Store.begin
+    calls: list[int] = []
+
+    def locked_once(self: Store, run: object, pid: int | None = None) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("database is locked (test)")
+        real_begin(self, run, pid)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "begin", locked_once)
+    warned: list[str] = []
+    recorder = Recorder(db, lambda key, msg: warned.append(key), checkpoint_s=0.0)
+    run = replace(make_run("first-row"), status="running", ended_at=None)
+    recorder.begin(run)
+    assert warned == ["store:begin"]
+    recorder.checkpoint(replace(run, energy_kwh=0.5))
+    assert warned == ["store:begin"]  # the checkpoint inserted it: no second warning
+    with Store(db) as store:
+        got = store.get("first-row")
+    assert got.status == "running" and got.energy_kwh == pytest.approx(0.5)
+    assert recorder.finish(replace(run, energy_kwh=0.7, status="finished"), None)

@@ -158,3 +158,79 @@ def test_prediction_is_made_after_k_epochs_and_judged_at_stop(
     assert p.outcome_epochs == 4 and p.within_interval is True
     assert p.outcome_energy_kwh == pytest.approx(p.energy_kwh)  # identical epochs: exact
     assert p.co2_kg is not None and p.co2_kg > 0
+
+
+def test_the_prediction_starts_at_start_training_and_a_second_training_restarts_it(
+    fake_proc: FakeProc, tmp_path: Path, clock: FakeClock
+) -> None:
+    t = tracker(fake_proc, tmp_path, clock, zone="FR", tariff="0.30").start()
+    busy(fake_proc, clock, 100.0)  # long set-up: not training, so not extrapolated
+    t.start_training(epochs=3)
+    busy(fake_proc, clock, 10.0)
+    first = t.epoch()
+    p = t._book.prediction if t._book else None
+    assert p is not None and p.after_epochs == 1
+    # three epochs like the first, from start_training: set-up is not in it
+    assert p.energy_kwh == pytest.approx(3 * first.energy_kwh, rel=1e-9)
+    assert p.duration_s == pytest.approx(30.0)
+    assert p.cost is not None and p.cost > 0
+    t.stop_training()
+    t.start_training(epochs=2)  # fine-tuning: its own epochs and prediction
+    busy(fake_proc, clock, 5.0)
+    second = t.epoch()
+    assert second.name == "epoch 2"  # names stay unique across the run
+    p2 = t._book.prediction if t._book else None
+    assert p2 is not None and p2.epochs_planned == 2
+    assert p2.duration_s == pytest.approx(10.0)
+    busy(fake_proc, clock, 5.0)
+    t.epoch()
+    run = t.stop()
+    assert run.prediction is not None and run.prediction.outcome_epochs == 2
+    assert run.prediction.within_interval is True
+
+
+def test_a_time_of_use_tariff_predicts_no_cost(
+    fake_proc: FakeProc, tmp_path: Path, clock: FakeClock
+) -> None:
+    t = tracker(
+        fake_proc, tmp_path, clock, zone="FR", tariff="00:00-07:00=0.15,07:00-24:00=0.30"
+    ).start()
+    t.start_training(epochs=2)
+    busy(fake_proc, clock, 10.0)
+    t.epoch()
+    p = t._book.prediction if t._book else None
+    assert p is not None and p.cost is None and p.co2_kg is not None
+    t.stop()
+
+
+def test_count_takes_integer_likes_and_stages_reach_their_epochs(
+    fake_proc: FakeProc, tmp_path: Path, clock: FakeClock
+) -> None:
+    class Index:  # what numpy / torch integer scalars offer
+        def __index__(self) -> int:
+            return 5
+
+    t = tracker(fake_proc, tmp_path, clock).start()
+    with t.stage("finetune"):
+        t.start_training()
+        busy(fake_proc, clock, 1.0)
+        w = t.epoch()
+        t.count(Index())  # type: ignore[arg-type]
+        t.stop_training()
+    with pytest.raises(ConfigError):
+        t.count(2.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        t.count(True)
+    run = t.stop()
+    assert w.stage == "finetune" and run.items == 5
+
+
+def test_a_stage_whose_window_was_ended_inside_does_not_fail_on_exit(
+    fake_proc: FakeProc, tmp_path: Path, clock: FakeClock
+) -> None:
+    t = tracker(fake_proc, tmp_path, clock).start()
+    with t.stage("eval"):
+        busy(fake_proc, clock, 1.0)
+        t.end_window("stage:eval")
+    run = t.stop()
+    assert [w.name for w in run.windows] == ["stage:eval"]

@@ -189,8 +189,9 @@ def summary(run: Run, stored: bool = True) -> str:
         )
     if run.overhead is not None:
         o = run.overhead
+        where = "included above" if run.scope == "machine" else "not counted above"
         lines.append(
-            f"  overhead (wattprint itself, not counted above): {energy(o.energy_kwh)}, "
+            f"  overhead (wattprint itself, {where}): {energy(o.energy_kwh)}, "
             f"{o.cpu_s * 1e3:.0f} ms CPU, {o.io_bytes / 1024:.0f} KiB I/O"
         )
     if stored:

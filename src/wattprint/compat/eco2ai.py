@@ -214,6 +214,11 @@ class Tracker:
 
     def _begin(self) -> None:
         tracker = self._tracker
+        if tracker is not None and tracker.running:  # started again: the first run ends here
+            run = self._quietly(tracker.stop)
+            if not self._training:
+                self._write(self._row(NA, run, None), update=True)
+            self._training = False
         if tracker is None or tracker.running or tracker.run is not None:
             tracker = self._new_tracker()
         self._quietly(tracker.start)

@@ -25,13 +25,29 @@ if TYPE_CHECKING:
     from wattprint.tracker import Tracker
 
 
+MAX_METRICS = 64  # what an epoch keeps (records/windows.py refuses more)
+
+
 def numbers(metrics: Mapping[str, object]) -> dict[str, float]:
     """The metrics that are numbers (tensors, numpy scalars, floats), as floats; others (text,
-    arrays of several values, NaN from a diverged step) are left out rather than guessed."""
+    arrays of several values, NaN from a diverged step, names with control characters) are
+    left out rather than guessed, and past the first 64 the rest are left out too (said once):
+    a framework's metrics must never stop its training."""
     out: dict[str, float] = {}
     for name, value in metrics.items():
-        if not isinstance(name, str):
+        if not isinstance(name, str) or not name or any(c < " " for c in name):
             continue
+        if len(out) >= MAX_METRICS:
+            import warnings
+
+            from wattprint.errors import WattprintWarning
+
+            warnings.warn(
+                f"more than {MAX_METRICS} metrics in an epoch: the rest are not recorded",
+                WattprintWarning,
+                stacklevel=2,
+            )
+            break
         item = getattr(value, "item", None)
         try:
             number = float(item() if callable(item) else value)  # type: ignore[arg-type]
@@ -76,11 +92,13 @@ class TrainingTracker:
             self._owned = False
         self.tracker = tracker
         self.epochs: list[Window] = []
+        self._training = False
 
     def begin(self, epochs: int | None) -> None:
         if self._owned and not self.tracker.running:
             self.tracker.start()
         self.tracker.start_training(epochs if epochs and epochs > 0 else None)
+        self._training = True
 
     def epoch(self, metrics: Mapping[str, object]) -> Window:
         window = self.tracker.epoch(**numbers(metrics))
@@ -92,10 +110,14 @@ class TrainingTracker:
         return window
 
     def end(self, error: BaseException | None = None) -> None:
+        """End the training (once: a second call, or one before training began, does nothing
+        to the training) and stop a tracker this callback started."""
         tracker = self.tracker
         if not tracker.running:
             return
-        tracker.stop_training()
+        if self._training:
+            self._training = False
+            tracker.stop_training()
         if self._owned:
             if error is not None:
                 tracker.fail(f"{type(error).__name__}: {error}")

@@ -113,6 +113,8 @@ def merge_windows(a: Window, b: Window, name: str) -> Window:
         combined_uncertainty_pct(merged),
         merged,
         count=a.count + b.count,
+        metrics=b.metrics or a.metrics,  # the latest: what the merged windows ended with
+        stage=a.stage if a.stage == b.stage else None,
     )
 
 
@@ -143,7 +145,10 @@ class WindowLog:
             if name not in self._merged and len(self._merged) >= self.NAMES:
                 name = self.OVERFLOW
             prev = self._merged.get(name)
-            self._merged[name] = window if prev is None else merge_windows(prev, window, name)
+            if prev is None:
+                self._merged[name] = replace(window, name=name)  # the overflow has its own name
+            else:
+                self._merged[name] = merge_windows(prev, window, name)
             return first
 
     def windows(self) -> tuple[Window, ...]:

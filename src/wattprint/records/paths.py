@@ -29,16 +29,19 @@ def _probe_dir(directory: str) -> None:
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never
-    half of either: a private file beside it, flushed to disk, then renamed over it. On any
-    failure (a full disk) the file beside it is removed and OSError raised."""
-    p = os.fspath(path)
+    half of either: a file beside it (with the old file's mode, or the umask's for a new one),
+    flushed to disk, then renamed over it (through a symlink, to its target). On any failure
+    (a full disk) the file beside it is removed and OSError raised."""
+    p = os.path.realpath(os.fspath(path))  # through a symlink, to the file it names
     tmp = os.path.join(
         os.path.dirname(p) or ".",
         f".{os.path.basename(p)}.{os.getpid()}.{os.urandom(4).hex()}.tmp",
     )
-    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)  # the umask applies
     try:
         try:
+            with contextlib.suppress(FileNotFoundError):
+                os.fchmod(fd, os.stat(p).st_mode & 0o7777)  # the file keeps its mode
             view = memoryview(text.encode("utf-8"))
             while view:
                 view = view[os.write(fd, view) :]

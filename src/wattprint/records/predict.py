@@ -49,7 +49,9 @@ def predict(
     remaining = max(0, planned - k)
     rel = max(band_pct, 1.0) / 100 / Z_95  # a band is ~95 %: its sigma
     e, e_lo, e_hi = _interval([w.energy_kwh for w in epochs], remaining, energy_so_far_kwh, rel)
-    d, d_lo, d_hi = _interval([w.duration_s for w in epochs], remaining, elapsed_s, 0.05)
+    d, d_lo, d_hi = _interval(  # one epoch: a 5 % band (95 %) on its duration
+        [w.duration_s for w in epochs], remaining, elapsed_s, 0.05 / Z_95
+    )
 
     def co2(x: float) -> float | None:
         return None if co2_per_kwh is None else x * co2_per_kwh

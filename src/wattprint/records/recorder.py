@@ -46,6 +46,7 @@ class Recorder:
         self.checkpoint_s = checkpoint_s
         self._store: RunStore | None = None
         self._begun = False
+        self._inserted = False  # the run's first row is in the store
         self._failed = False
         self._lock = threading.Lock()
         self._last_checkpoint = time.monotonic()
@@ -82,7 +83,8 @@ class Recorder:
                 return
             try:
                 store.begin(run, os.getpid())
-            except (WattprintError, OSError) as exc:  # finish() inserts the row if need be
+                self._inserted = True
+            except (WattprintError, OSError) as exc:  # a checkpoint or finish() inserts it
                 self._warn(
                     "store:begin",
                     f"could not write the run's first row to {self.path}: "
@@ -104,6 +106,9 @@ class Recorder:
                 return
             self._last_checkpoint = time.monotonic()
             try:
+                if not self._inserted:  # the first row's write failed: insert it now
+                    store.begin(run, os.getpid())
+                    self._inserted = True
                 store.checkpoint(run, timeline)
             except (WattprintError, OSError) as exc:
                 self._warn(

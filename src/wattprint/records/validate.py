@@ -103,6 +103,15 @@ def _window(i: int, w: object) -> None:
     _number(f"window {i} co2_kg", w.co2_kg, optional=True, maximum=MAX_ENERGY_KWH)
     _number(f"window {i} uncertainty_pct", w.uncertainty_pct, maximum=1000)
     _components(f"window {i} ", w.components)
+    _int(f"window {i} count", w.count)
+    if w.count < 1:
+        raise InvalidRecordError(f"window {i} count is {w.count!r}, not >= 1")
+    _text(f"window {i} stage", w.stage, optional=True)
+    if not isinstance(w.metrics, dict):
+        raise InvalidRecordError(f"window {i} metrics are not a mapping")
+    for name, value in w.metrics.items():
+        _text(f"window {i} metric name", name)
+        _number(f"window {i} metric {name}", value, minimum=-math.inf)
 
 
 def check_run(run: Run) -> None:
@@ -146,6 +155,46 @@ def check_run(run: Run) -> None:
     ):
         raise InvalidRecordError("command is not a list of text")
     _components("", run.components)
+    _int("items", run.items, optional=True)
+    _int("epochs", run.epochs, optional=True)
+    if (run.items or 0) < 0 or (run.epochs or 0) < 0:
+        raise InvalidRecordError("items and epochs must be >= 0")
+    if not isinstance(run.packages, dict):
+        raise InvalidRecordError("packages are not a mapping")
+    for name, version in run.packages.items():
+        _text("a package name", name)
+        _text(f"package {name} version", version)
+    p = run.prediction
+    if p is not None:
+        for field in (
+            "energy_kwh",
+            "energy_low_kwh",
+            "energy_high_kwh",
+            "duration_s",
+            "duration_low_s",
+            "duration_high_s",
+        ):
+            _number(f"prediction {field}", getattr(p, field), maximum=MAX_ENERGY_KWH * 1e3)
+        for field in (
+            "co2_kg",
+            "co2_low_kg",
+            "co2_high_kg",
+            "cost",
+            "outcome_energy_kwh",
+            "outcome_duration_s",
+            "best_start_co2_kg",
+            "co2_if_started_now_kg",
+        ):
+            _number(
+                f"prediction {field}",
+                getattr(p, field),
+                optional=True,
+                maximum=MAX_ENERGY_KWH * 1e3,
+            )
+        _int("prediction after_epochs", p.after_epochs)
+        _int("prediction epochs_planned", p.epochs_planned)
+        _int("prediction outcome_epochs", p.outcome_epochs, optional=True)
+        _instant("prediction best_start_at", p.best_start_at, optional=True)
     if run.overhead is not None:
         _number("overhead energy_kwh", run.overhead.energy_kwh, maximum=MAX_ENERGY_KWH)
         _number("overhead cpu_s", run.overhead.cpu_s, maximum=MAX_DURATION_S)

@@ -86,6 +86,7 @@ class WindowBook:
         self.epochs_planned: int | None = None
         self.items = 0
         self.training_end: Snapshot | None = None  # the reading that closed the last epoch
+        self.training_epochs = 0  # epochs of the current training (the run counts them all)
         self._epoch_windows: list[Window] = []  # for the prediction (bounded: see predict)
         self._training_started: _Edge | None = None
 
@@ -159,17 +160,25 @@ class WindowBook:
             yield
         finally:
             self._stages.pop()
-            self.end(window)
+            if window in self._open:  # stop() or end_window() may have closed it already
+                self.end(window)
 
     @property
     def current_stage(self) -> str | None:
         return self._stages[-1] if self._stages else None
 
     def count(self, n: int) -> None:
-        """``n`` more items (samples, requests) processed: energy per item in the record."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        """``n`` more items (samples, requests) processed: energy per item in the record.
+        Any integer type counts (numpy's too), not a bool."""
+        import operator
+
+        try:
+            items = operator.index(n) if not isinstance(n, bool) else -1
+        except TypeError:
+            items = -1
+        if items < 0:
             raise ConfigError(f"count({n!r}): give the number of items processed, e.g. 32")
-        self.items += n
+        self.items += items
 
     # -- epochs ----------------------------------------------------------------------------
     def start_training(self, epochs: int | None = None) -> None:
@@ -177,8 +186,12 @@ class WindowBook:
             isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1
         ):
             raise ConfigError(f"epochs={epochs!r}: give the planned number of epochs, e.g. 10")
+        # A new training: its own epochs, planned count and prediction (the run keeps all).
         self.epochs_planned = epochs
-        edge = _Edge(self._read(), datetime.now(timezone.utc), TRAIN)
+        self.training_epochs = 0
+        self._epoch_windows = []
+        self.prediction = None
+        edge = _Edge(self._read(), datetime.now(timezone.utc), self.current_stage or TRAIN)
         self._training_started = self._epoch = edge
 
     def epoch(self, metrics: Mapping[str, object], number: int | None = None) -> Window:
@@ -191,13 +204,14 @@ class WindowBook:
                 raise TrackerStateError(
                     "training was stopped; call start_training() again before epoch()"
                 )
-            start = self._training_started = _Edge(*self._run_start, TRAIN)
+            start = self._training_started = _Edge(*self._run_start, self.current_stage or TRAIN)
         end = self._read()
         self.epochs_done += 1
+        self.training_epochs += 1
         name = f"epoch {self.epochs_done if number is None else number}"
         window = self._close(name, start, end, checked)
         self.training_end = end
-        self._epoch = _Edge(end, datetime.now(timezone.utc), TRAIN)
+        self._epoch = _Edge(end, datetime.now(timezone.utc), start.stage)
         self._epoch_windows.append(window)
         if len(self._epoch_windows) > 4 * WindowLog.KEPT:
             self._epoch_windows = self._epoch_windows[-WindowLog.KEPT :]
@@ -209,6 +223,11 @@ class WindowBook:
         if self._epoch is None:
             raise TrackerStateError("training is not running; call start_training() first")
         self._epoch = None
+
+    @property
+    def training_start(self) -> Snapshot | None:
+        """The reading the current training began with."""
+        return self._training_started.snap if self._training_started is not None else None
 
     @property
     def epoch_windows(self) -> tuple[Window, ...]:
