@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "compare": ("wattprint.cli.carbon_cmds", "add_compare_parser", "compare"),
     "compare-runs": ("wattprint.cli.views", "add_parsers", "compare_runs"),
     "timeline": ("wattprint.cli.views", "add_parsers", "timeline"),
+    "report": ("wattprint.cli.report_cmd", "add_parser", "report"),
     "settings": ("wattprint.cli.settings_cmd", "add_parser", "settings"),
 }
 

@@ -1,0 +1,61 @@
+"""How long `wattprint report` takes to render a run with many timeline points (issue #11: a
+100k-sample run in <= 2 s). Baseline in the same process: serialising the same timeline to
+JSON, which any report must at least match in order of magnitude.
+
+    python benchmarks/report.py [--points 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.records.store_helpers import make_run
+from wattprint.records.run import TimelineData
+from wattprint.report.html import render_html
+
+
+def timeline(n: int) -> TimelineData:
+    t = [0.1 * i for i in range(n)]
+    keys = ("cpu:package-0", "gpu:0", "ram")
+    out = {}
+    for k, key in enumerate(keys):
+        joules, acc = [], 0.0
+        for i in range(n):
+            acc += 0.1 * (40 + 30 * math.sin(i / (300 + 100 * k)))
+            joules.append(acc)
+        out[key] = tuple(joules)
+    return TimelineData(tuple(t), out)
+
+
+def best_of(fn: object, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--points", type=int, default=100_000)
+    n = p.parse_args().points
+    tl, run = timeline(n), make_run()
+    page = render_html(run, tl)
+    render_s = best_of(lambda: render_html(run, tl))
+    json_s = best_of(lambda: json.dumps({"t_s": tl.t_s, "energy_j": tl.energy_j}))
+    print(f"points: {n:,} x {len(tl.energy_j)} devices; page: {len(page) / 1024:.0f} KiB")
+    print(f"render_html: {render_s * 1000:.1f} ms (budget 2000 ms)")
+    print(f"baseline json.dumps of the timeline: {json_s * 1000:.1f} ms")
+    print(f"ratio render / json: {render_s / json_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()

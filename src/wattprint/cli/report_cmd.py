@@ -1,0 +1,59 @@
+"""``wattprint report RUN``: the run as one self-contained HTML page, or its figure as SVG."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "report", help="a run as one self-contained HTML page (offline) or its figure as SVG"
+    )
+    p.add_argument("run", metavar="RUN", help="run id, a unique prefix of it, or 'latest'")
+    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument(
+        "--html", metavar="PATH", help="write the page here (default: wattprint-report-ID.html)"
+    )
+    p.add_argument("--svg", metavar="PATH", help="write the power figure alone, as SVG")
+
+
+def report(args: argparse.Namespace) -> int:
+    import sys
+
+    from wattprint.cli.format import text
+    from wattprint.cli.views import _one, open_store
+    from wattprint.errors import ConfigError, UsageError
+    from wattprint.records.context import parse_iso_utc
+    from wattprint.records.paths import check_output_path, write_atomic
+
+    with open_store(args.db) as store:
+        run = _one(store, args.run)
+        timeline = store.timeline(run.run_id)
+    html_path = args.html or (None if args.svg else f"wattprint-report-{run.run_id[:12]}.html")
+    try:  # both paths judged before either is written
+        for flag, path in (("--html", html_path), ("--svg", args.svg)):
+            if path is not None:
+                check_output_path(path, flag)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if args.svg is not None and (timeline is None or len(timeline.t_s) < 2):
+        raise UsageError(f"run {run.run_id[:12]} has no timeline stored, so no figure")
+    pages: list[tuple[str, str]] = []
+    if args.svg is not None and timeline is not None:
+        from wattprint.report.figure import power_series, power_svg
+
+        start_s = parse_iso_utc(run.started_at).timestamp()
+        pages.append((args.svg, power_svg(power_series(timeline), run.windows, start_s) + "\n"))
+    if html_path is not None:
+        from wattprint.report.html import render_html
+
+        pages.append((html_path, render_html(run, timeline)))
+    for path, content in pages:
+        try:
+            write_atomic(path, content)
+        except OSError as exc:  # a full disk: say what was not written, exit 1
+            print(f"wattprint: error: could not write {text(path)}: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {text(path)}", file=sys.stderr)
+    return 0

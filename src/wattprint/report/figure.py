@@ -1,0 +1,155 @@
+"""Power per component over time as an SVG, drawn by hand (no plotting dependency).
+
+The stored timeline is cumulative joules per device; watts are the slope between points. For
+display the points are grouped into at most ``max_points`` buckets whose power is the bucket's
+energy over its time, so the figure's area still equals the run's energy however many samples
+were stored (100,000 render as fast as 500)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from itertools import pairwise
+
+from wattprint.records.run import TimelineData, Window
+
+COLOURS = {"cpu": "#1f77b4", "gpu": "#2ca02c", "ram": "#ff7f0e", "storage": "#9467bd"}
+OTHER_COLOUR = "#7f7f7f"
+
+
+@dataclass(frozen=True)
+class PowerSeries:
+    """Mean watts per device over consecutive intervals ``[t_s[i], t_s[i+1]]``."""
+
+    t_s: tuple[float, ...]  # interval edges: one more than each device's powers
+    power_w: dict[str, tuple[float, ...]]
+
+    def energy_j(self, key: str) -> float:
+        edges, watts = self.t_s, self.power_w[key]
+        return sum(w * (edges[i + 1] - edges[i]) for i, w in enumerate(watts))
+
+
+def power_series(timeline: TimelineData, max_points: int = 600) -> PowerSeries:
+    """Watts per device from cumulative joules, in at most ``max_points`` intervals."""
+    t = timeline.t_s
+    n = len(t)
+    if n < 2:
+        return PowerSeries(tuple(t), {k: () for k in timeline.energy_j})
+    step = max(1, -(-(n - 1) // max_points))  # ceil: samples per bucket
+    picks = [*range(0, n - 1, step), n - 1]
+    edges = tuple(t[i] for i in picks)
+    power: dict[str, tuple[float, ...]] = {}
+    for key, joules in timeline.energy_j.items():
+        out = []
+        for a, b in pairwise(picks):
+            dt = t[b] - t[a]
+            out.append(max(0.0, (joules[b] - joules[a]) / dt) if dt > 0 else 0.0)
+        power[key] = tuple(out)
+    return PowerSeries(edges, power)
+
+
+def _colour(key: str) -> str:
+    return COLOURS.get(key.split(":", 1)[0], OTHER_COLOUR)
+
+
+def _nice_max(x: float) -> float:
+    """A round axis top at or above ``x``."""
+    if x <= 0:
+        return 1.0
+    base = 10.0 ** (len(str(int(x))) - 1)
+    for m in (1, 2, 2.5, 5, 10):
+        if m * base >= x:
+            return m * base
+    return 10 * base
+
+
+def power_svg(
+    series: PowerSeries,
+    windows: tuple[Window, ...] = (),
+    run_start_s: float = 0.0,
+    width: int = 900,
+    height: int = 320,
+) -> str:
+    """The figure: one step line per device, windows shaded and named, axes in s and W.
+    ``windows`` are placed by their ``offset_s`` from the run start (``window_offsets``)."""
+    left, right, top, bottom = 60, 20, 20, 40
+    pw, ph = width - left - right, height - top - bottom
+    t0 = series.t_s[0] if series.t_s else 0.0
+    t1 = series.t_s[-1] if series.t_s else 1.0
+    span = (t1 - t0) or 1.0
+    peak = max((max(v) for v in series.power_w.values() if v), default=0.0)
+    ymax = _nice_max(peak * 1.05)
+
+    def x(t: float) -> float:
+        return left + (t - t0) / span * pw
+
+    def y(w: float) -> float:
+        return top + ph - w / ymax * ph
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="power per device over time">',
+        f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc"/>',
+    ]
+    for offset_s, win in windows_at(windows, run_start_s):
+        wx0, wx1 = x(max(t0, offset_s)), x(min(t1, offset_s + win.duration_s))
+        if wx1 <= wx0:
+            continue
+        parts.append(
+            f'<rect class="window" x="{wx0:.1f}" y="{top}" width="{wx1 - wx0:.1f}" '
+            f'height="{ph}" fill="#f2f2f2" stroke="#d0d0d0"><title>{escape(_window_title(win))}</title></rect>'
+        )
+    for i in range(5):  # y grid and labels
+        w = ymax * i / 4.0
+        parts.append(
+            f'<line x1="{left}" x2="{left + pw}" y1="{y(w):.1f}" y2="{y(w):.1f}" stroke="#eee"/>'
+            f'<text x="{left - 6}" y="{y(w) + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{w:g}</text>"
+        )
+    for i in range(5):
+        t = t0 + span * i / 4
+        parts.append(
+            f'<text x="{x(t):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle">'
+            f"{t:.0f}</text>"
+        )
+    parts.append(
+        f'<text x="{left + pw / 2}" y="{height - 6}" font-size="12" text-anchor="middle">'
+        "seconds since start</text>"
+        f'<text x="14" y="{top + ph / 2}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + ph / 2})">watts</text>'
+    )
+    for key in sorted(series.power_w):
+        watts = series.power_w[key]
+        if not watts:
+            continue
+        pts = []
+        for i, p in enumerate(watts):
+            pts.append(f"{x(series.t_s[i]):.1f},{y(p):.1f}")
+            pts.append(f"{x(series.t_s[i + 1]):.1f},{y(p):.1f}")
+        parts.append(
+            f'<polyline class="series" fill="none" stroke="{_colour(key)}" stroke-width="1.5" '
+            f'points="{" ".join(pts)}"><title>{escape(key)}</title></polyline>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def windows_at(windows: tuple[Window, ...], run_start_s: float) -> list[tuple[float, Window]]:
+    """Each window with its start in seconds since the run started (``run_start_s``: the
+    run's start as a POSIX time)."""
+    from wattprint.records.context import parse_iso_utc
+
+    out = []
+    for w in windows:
+        try:
+            out.append((parse_iso_utc(w.started_at).timestamp() - run_start_s, w))
+        except ValueError:
+            continue
+    return out
+
+
+def _window_title(w: Window) -> str:
+    metrics = ", ".join(f"{k}={v:.4g}" for k, v in w.metrics.items())
+    return f"{w.name}: {w.duration_s:.1f} s, {w.energy_kwh * 3.6e6:.1f} J" + (
+        f" ({metrics})" if metrics else ""
+    )

@@ -1,0 +1,149 @@
+"""The self-contained HTML report: one file, inline CSS and SVG, no script, no URL. Every
+user-supplied string (project, experiment, tags, window names, metrics, warnings) goes
+through ``html.escape``."""
+
+from __future__ import annotations
+
+from html import escape
+
+from wattprint.cli.format import duration, energy, mass
+from wattprint.records.context import parse_iso_utc
+from wattprint.records.run import Run, TimelineData
+from wattprint.report.figure import COLOURS, OTHER_COLOUR, power_series, power_svg
+from wattprint.report.sentence import paper_sentence
+
+CSS = (
+    "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0 1.5em}"
+    "td,th{border-bottom:1px solid #ddd;padding:3px 10px;text-align:left}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}"
+    ".key{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}"
+    "blockquote{background:#f6f6f6;padding:.8em 1em;margin:0}"
+)
+
+
+def _row(*cells: str, numeric: tuple[int, ...] = ()) -> str:
+    return (
+        "<tr>"
+        + "".join(
+            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
+            for i, c in enumerate(cells)
+        )
+        + "</tr>"
+    )
+
+
+def render_html(run: Run, timeline: TimelineData | None, max_points: int = 600) -> str:
+    """The page for ``run`` (its ``timeline`` as stored, or None: no figure)."""
+    e = escape
+    title = f"wattprint — {run.project}" + (f" / {run.experiment}" if run.experiment else "")
+    out = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; img-src data:\">",
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f"<p>Run <code>{e(run.run_id)}</code> on {e(run.host or '?')}, started "
+        f"{e(run.started_at)}, {e(duration(run.duration_s))}, status {e(run.status)}"
+        + (f", tags {e(', '.join(run.tags))}" if run.tags else "")
+        + ".</p>",
+        "<h2>Totals</h2><table>",
+        _row(
+            "IT energy", e(f"{energy(run.energy_kwh)} ± {run.uncertainty_pct:.0f} %"), numeric=(1,)
+        ),
+        _row(
+            "CO2e",
+            e(mass(run.co2_kg)) if run.co2_kg is not None else "— (no zone given)",
+            numeric=(1,),
+        ),
+        _row("zone", e(run.zone or "—")),
+        _row(
+            "intensity",
+            e(f"{run.intensity_g_per_kwh:.0f} g/kWh ({run.intensity_source or '?'})")
+            if run.intensity_g_per_kwh is not None
+            else "—",
+        ),
+        _row("PUE", e(f"{run.pue:g}"), numeric=(1,)),
+        "</table>",
+    ]
+    if timeline is not None and len(timeline.t_s) >= 2:
+        series = power_series(timeline, max_points)
+        start_s = parse_iso_utc(run.started_at).timestamp()
+        legend = "".join(
+            f'<span class="key" style="background:'
+            f'{COLOURS.get(k.split(":", 1)[0], OTHER_COLOUR)}"></span>{e(k)}'
+            for k in sorted(series.power_w)
+        )
+        out += [
+            "<h2>Power over time</h2>",
+            f"<figure>{power_svg(series, run.windows, start_s)}",
+            f"<figcaption>{legend}<br>Mean watts per device over "
+            f"{len(series.t_s) - 1} intervals ({len(timeline.t_s)} stored points); shaded: "
+            "windows and epochs.</figcaption></figure>",
+        ]
+    else:
+        out.append("<p>No timeline is stored for this run, so there is no figure.</p>")
+    out.append(
+        "<h2>Energy by device</h2><table><tr><th>device</th><th>energy</th><th>share</th>"
+        "<th>how</th><th>band</th></tr>"
+    )
+    total = run.energy_kwh or 1.0
+    for c in sorted(run.components, key=lambda c: -c.energy_kwh):
+        out.append(
+            _row(
+                e(f"{c.name} {c.device}"),
+                e(energy(c.energy_kwh)),
+                e(f"{100 * c.energy_kwh / total:.1f} %"),
+                e(f"{c.provenance} ({c.method})"),
+                e(f"± {c.uncertainty_pct:.0f} %"),
+                numeric=(1, 2, 4),
+            )
+        )
+    out.append("</table>")
+    if run.windows:
+        out.append(
+            "<h2>Windows and epochs</h2><table><tr><th>name</th><th>stage</th><th>time</th>"
+            "<th>energy</th><th>CO2e</th><th>metrics</th></tr>"
+        )
+        for w in run.windows:
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in w.metrics.items())
+            out.append(
+                _row(
+                    e(w.name),
+                    e(w.stage or ""),
+                    e(duration(w.duration_s)),
+                    e(energy(w.energy_kwh)),
+                    e(mass(w.co2_kg)) if w.co2_kg is not None else "—",
+                    e(metrics),
+                    numeric=(2, 3, 4),
+                )
+            )
+        out.append("</table>")
+    if run.intensity_bins:
+        out.append(
+            "<h2>CO2 per time bin</h2><table><tr><th>from</th><th>to</th><th>energy</th>"
+            "<th>intensity</th><th>source</th><th>CO2e</th></tr>"
+        )
+        for b in run.intensity_bins:
+            out.append(
+                _row(
+                    e(b.start),
+                    e(b.end),
+                    e(energy(b.energy_kwh)),
+                    e(f"{b.intensity_g_per_kwh:.0f} g/kWh"),
+                    e(f"{b.source} ({b.kind})"),
+                    e(mass(b.co2_kg)),
+                    numeric=(2, 3, 5),
+                )
+            )
+        out.append("</table>")
+    if run.warnings:
+        out.append("<h2>Warnings</h2><ul>")
+        out += [f"<li>{e(w)}</li>" for w in run.warnings]
+        out.append("</ul>")
+    out += [
+        "<h2>For a paper</h2>",
+        f"<blockquote>{e(paper_sentence(run))}</blockquote>",
+        "</body></html>",
+    ]
+    return "\n".join(out) + "\n"

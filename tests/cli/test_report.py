@@ -1,0 +1,66 @@
+"""`wattprint report RUN`: the page and the figure from a real store; bad paths refused first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.records.store_helpers import make_run, make_timeline
+from wattprint.cli import main
+from wattprint.records.store import RunStore
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "runs.sqlite3"
+    with RunStore(path) as store:
+        store.finish(make_run("withtimeline01"), make_timeline(50))
+        store.finish(make_run("notimeline0001", started_at="2024-05-02T12:00:00.000Z"))
+    return path
+
+
+def test_report_writes_the_page_and_the_svg(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page, svg = tmp_path / "r.html", tmp_path / "fig.svg"
+    rc = main(["report", "withtime", "--db", str(db), "--html", str(page), "--svg", str(svg)])
+    assert rc == 0
+    assert page.read_text().startswith("<!DOCTYPE html>") and "<svg" in page.read_text()
+    assert svg.read_text().startswith("<svg") and "polyline" in svg.read_text()
+    assert f"wrote {page}" in capsys.readouterr().err
+
+
+def test_report_defaults_to_a_page_named_after_the_run(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "latest", "--db", str(db)]) == 0  # latest: the one without timeline
+    page = (tmp_path / "wattprint-report-notimeline00.html").read_text()
+    assert "no figure" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--html", "/no/such/dir/r.html"], "--html"),
+        (["--svg", "{tmp}"], "is a directory"),
+        (["--html", "{tmp}/ok.html", "--svg", "/no/such/dir/f.svg"], "--svg"),
+    ],
+)
+def test_bad_paths_are_refused_before_anything_is_written(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], words: str
+) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert main(["report", "withtime", "--db", str(db), *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert not (tmp_path / "ok.html").exists()  # the good path was not written either
+
+
+def test_an_svg_of_a_run_without_timeline_is_a_usage_error(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "notime", "--db", str(db), "--svg", str(tmp_path / "f.svg")]) == 2
+    assert "no timeline" in capsys.readouterr().err
+    assert not (tmp_path / "f.svg").exists()

@@ -1,0 +1,52 @@
+"""The hand-drawn power figure: watts from cumulative joules, energy kept when downsampled."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from tests.records.store_helpers import make_timeline
+from wattprint.records.run import TimelineData, Window
+from wattprint.report.figure import power_series, power_svg
+
+
+def test_watts_are_the_slope_of_the_stored_joules() -> None:
+    s = power_series(make_timeline(5))
+    assert s.t_s == (0.0, 1.0, 2.0, 3.0, 4.0)
+    assert s.power_w["cpu:package-0"] == pytest.approx((3.5,) * 4)
+    assert s.power_w["ram"] == pytest.approx((0.25,) * 4)
+
+
+def test_100k_points_become_at_most_600_intervals_with_the_same_energy() -> None:
+    n = 100_000
+    t = [0.1 * i for i in range(n)]  # 10 Hz for ~2.8 h
+    watts = [50 + 40 * math.sin(i / 500) + (30 if i % 7 == 0 else 0) for i in range(n)]
+    joules = [0.0]
+    for i in range(1, n):
+        joules.append(joules[-1] + watts[i] * (t[i] - t[i - 1]))
+    tl = TimelineData(tuple(t), {"gpu:0": tuple(joules)})
+    s = power_series(tl, max_points=600)
+    assert len(s.t_s) - 1 <= 600
+    assert s.t_s[0] == 0.0 and s.t_s[-1] == t[-1]
+    assert s.energy_j("gpu:0") == pytest.approx(joules[-1], rel=1e-9)  # area = energy
+    assert max(s.power_w["gpu:0"]) < max(watts)  # spikes are averaged, not invented
+
+
+def test_a_counter_that_went_back_never_draws_negative_watts() -> None:
+    tl = TimelineData((0.0, 1.0, 2.0), {"cpu": (0.0, 10.0, 5.0)})
+    assert power_series(tl).power_w["cpu"] == (10.0, 0.0)
+
+
+def test_the_svg_has_a_line_per_device_and_escaped_window_titles() -> None:
+    w = Window("<script>x</script>", "2024-05-01T12:00:01.000Z", 2.0, 1e-6, None, 5.0, ())
+    start_s = 1714564800.0  # 2024-05-01T12:00:00Z
+    svg = power_svg(power_series(make_timeline(5)), (w,), start_s)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert len(re.findall(r'<polyline class="series"', svg)) == 2
+    assert "<script" not in svg and "&lt;script&gt;x&lt;/script&gt;" in svg
+    (rect,) = re.findall(r'<rect class="window" x="([\d.]+)" y="\d+" width="([\d.]+)"', svg)
+    # the window covers seconds 1..3 of a 0..4 s axis drawn from x=60 over 820 px
+    assert float(rect[0]) == pytest.approx(60 + 820 / 4, abs=0.1)
+    assert float(rect[1]) == pytest.approx(820 / 2, abs=0.1)

@@ -1,0 +1,63 @@
+"""The HTML report: self-contained (no script, no URL), every user string escaped."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from tests.records.store_helpers import make_run, make_timeline
+from wattprint.report.html import render_html
+from wattprint.report.sentence import paper_sentence
+
+EVIL = "<script>alert(1)</script>"
+
+
+def _hostile_run():  # type: ignore[no-untyped-def]
+    run = make_run()
+    w = run.windows[0]
+    return replace(
+        run,
+        project=EVIL,
+        experiment=f"x{EVIL}",
+        tags=(EVIL,),
+        windows=(replace(w, name=EVIL, metrics={EVIL: 0.5}, stage=EVIL),),
+        warnings=(EVIL,),
+    )
+
+
+def test_user_strings_are_escaped_everywhere() -> None:
+    page = render_html(_hostile_run(), make_timeline(5))
+    assert "<script" not in page.lower()
+    # project (title, heading, sentence), experiment, tag, window, stage, metric, warning
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 8
+
+
+def test_the_page_reaches_for_nothing_outside_itself() -> None:
+    page = render_html(make_run(), make_timeline(5))
+    urls = set(re.findall(r"[a-z]+://[^\s\"'<>]+", page))
+    assert urls == {"http://www.w3.org/2000/svg"}  # the SVG namespace, never fetched
+    assert not re.search(r"\b(src|href)\s*=", page)
+    assert "default-src 'none'" in page  # and the browser is told to fetch nothing
+
+
+def test_the_page_shows_the_totals_devices_windows_and_figure() -> None:
+    page = render_html(make_run(), make_timeline(5))
+    assert "2.5 Wh ± 8 %" in page and "DE" in page and "Ember, 2023" in page
+    assert "cpu package-0" in page and "80.0 %" in page  # 2 of 2.5 Wh
+    assert "epoch 1" in page and '<polyline class="series"' in page
+
+
+def test_without_a_timeline_the_page_says_there_is_no_figure() -> None:
+    page = render_html(make_run(), None)
+    assert "<svg" not in page and "no figure" in page
+
+
+def test_the_paper_sentence() -> None:
+    s = paper_sentence(make_run())
+    assert s == (
+        "The demo run used 2.5 Wh (±8 %) of IT energy over 10.0 s (CPU, RAM; estimated, "
+        "measured), measured with wattprint 0.1.0. At a PUE of 1.1 and the DE grid's "
+        "400 gCO2e/kWh (2024, Ember, 2023), this is 1 g CO2e."
+    )
+    no_zone = paper_sentence(replace(make_run(), zone=None, co2_kg=None))
+    assert no_zone.endswith("no grid zone was given, so no CO2 is reported.")
