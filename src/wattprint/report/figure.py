@@ -97,7 +97,8 @@ def power_svg(
             continue
         parts.append(
             f'<rect class="window" x="{wx0:.1f}" y="{top}" width="{wx1 - wx0:.1f}" '
-            f'height="{ph}" fill="#f2f2f2" stroke="#d0d0d0"><title>{escape(_window_title(win))}</title></rect>'
+            f'height="{ph}" fill="#f2f2f2" stroke="#d0d0d0">'
+            f"<title>{escape(_window_title(win))}</title></rect>"
         )
     for i in range(5):  # y grid and labels
         w = ymax * i / 4.0
