@@ -64,3 +64,17 @@ def test_an_svg_of_a_run_without_timeline_is_a_usage_error(
     assert main(["report", "notime", "--db", str(db), "--svg", str(tmp_path / "f.svg")]) == 2
     assert "no timeline" in capsys.readouterr().err
     assert not (tmp_path / "f.svg").exists()
+
+
+def test_report_compares_zones_and_refuses_unknown_ones(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "r.html"
+    assert main(["report", "withtime", "--db", str(db), "--html", str(page)]) == 0
+    text = page.read_text()
+    assert "DE Germany (this run)" in text and "NO " in text and "IN " in text
+    assert main(["report", "withtime", "--db", str(db), "--html", str(page), "--zones", ""]) == 0
+    assert "other zones" not in page.read_text()
+    bad = ["report", "withtime", "--db", str(db), "--html", str(tmp_path / "x.html")]
+    assert main([*bad, "--zones", "FR,Atlantis"]) == 2
+    assert "--zones" in capsys.readouterr().err and not (tmp_path / "x.html").exists()

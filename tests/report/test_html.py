@@ -61,3 +61,17 @@ def test_the_paper_sentence() -> None:
     )
     no_zone = paper_sentence(replace(make_run(), zone=None, co2_kg=None))
     assert no_zone.endswith("no grid zone was given, so no CO2 is reported.")
+
+
+def test_the_same_run_in_other_zones() -> None:
+    from wattprint.carbon.compare import in_zones
+
+    run = make_run()  # 2.5 Wh at PUE 1.1, zone DE
+    zones = in_zones(run.energy_kwh, run.pue, ["PL", "DE", "FR", "de"])
+    assert [z.zone for z in zones] == ["FR", "DE", "PL"]  # lowest first, DE once
+    fr = zones[0]
+    assert fr.co2_kg == 0.0025 * 1.1 * fr.intensity_g_per_kwh / 1000
+    page = render_html(run, None, zones)
+    assert "The same run in other zones" in page and "(this run)" in page
+    ratio = zones[2].co2_kg / fr.co2_kg
+    assert f'<td class="n">{ratio:.1f}</td>' in page

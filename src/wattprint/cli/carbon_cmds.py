@@ -113,7 +113,6 @@ def add_compare_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def compare(args: argparse.Namespace) -> int:
     import math
 
-    from wattprint.carbon import zones
     from wattprint.cli.format import energy, mass
     from wattprint.errors import UsageError
 
@@ -134,21 +133,11 @@ def compare(args: argparse.Namespace) -> int:
     names = [z.strip() for z in args.zones.split(",") if z.strip()]
     if not names:
         raise UsageError("--zones is empty; give zones such as --zones DE,FR,PL")
-    rows: list[dict[str, Any]] = []
-    for name in names:
-        zone = zones.lookup_zone(name)
-        value = zones.intensity(zone)
-        rows.append(
-            {
-                "zone": zone.code,
-                "name": zone.name,
-                "intensity_g_per_kwh": value.intensity_g_per_kwh,
-                "year": value.year,
-                "source": value.source,
-                "co2_kg": energy_kwh * pue * value.intensity_g_per_kwh / 1000,
-            }
-        )
-    rows.sort(key=lambda r: float(r["co2_kg"]))
+    from dataclasses import asdict
+
+    from wattprint.carbon.compare import in_zones
+
+    rows: list[dict[str, Any]] = [asdict(r) for r in in_zones(energy_kwh, pue, names)]
     if args.json:
         print(json.dumps({"energy_kwh": energy_kwh, "pue": pue, "zones": rows}, indent=2))
         return 0

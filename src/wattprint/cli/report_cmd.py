@@ -16,6 +16,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--html", metavar="PATH", help="write the page here (default: wattprint-report-ID.html)"
     )
     p.add_argument("--svg", metavar="PATH", help="write the power figure alone, as SVG")
+    p.add_argument(
+        "--zones",
+        metavar="LIST",
+        help="the same run in these zones (default: the run's, NO, SE, FR, GB, DE, US, PL, IN; "
+        "'' for none)",
+    )
 
 
 def report(args: argparse.Namespace) -> int:
@@ -37,6 +43,18 @@ def report(args: argparse.Namespace) -> int:
                 check_output_path(path, flag)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    from wattprint.carbon.compare import DEFAULT_ZONES, in_zones
+
+    if args.zones is None:
+        names = [*([run.zone] if run.zone else []), *DEFAULT_ZONES]
+    else:
+        names = [z.strip() for z in args.zones.split(",") if z.strip()]
+    try:
+        other_zones = in_zones(run.energy_kwh, run.pue, names)
+    except ConfigError as exc:
+        if args.zones is not None:
+            raise UsageError(f"--zones: {exc}") from None
+        other_zones = in_zones(run.energy_kwh, run.pue, DEFAULT_ZONES)  # a stored zone gone
     if args.svg is not None and (timeline is None or len(timeline.t_s) < 2):
         raise UsageError(f"run {run.run_id[:12]} has no timeline stored, so no figure")
     pages: list[tuple[str, str]] = []
@@ -48,7 +66,7 @@ def report(args: argparse.Namespace) -> int:
     if html_path is not None:
         from wattprint.report.html import render_html
 
-        pages.append((html_path, render_html(run, timeline)))
+        pages.append((html_path, render_html(run, timeline, other_zones)))
     for path, content in pages:
         try:
             write_atomic(path, content)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
+from wattprint.carbon.compare import ZoneCO2
 from wattprint.cli.format import duration, energy, mass
 from wattprint.records.context import parse_iso_utc
 from wattprint.records.run import Run, TimelineData
@@ -33,8 +34,14 @@ def _row(*cells: str, numeric: tuple[int, ...] = ()) -> str:
     )
 
 
-def render_html(run: Run, timeline: TimelineData | None, max_points: int = 600) -> str:
-    """The page for ``run`` (its ``timeline`` as stored, or None: no figure)."""
+def render_html(
+    run: Run,
+    timeline: TimelineData | None,
+    other_zones: list[ZoneCO2] | None = None,
+    max_points: int = 600,
+) -> str:
+    """The page for ``run`` (its ``timeline`` as stored, or None: no figure; ``other_zones``:
+    the same energy in other grids, from ``carbon.compare.in_zones``)."""
     e = escape
     title = f"wattprint — {run.project}" + (f" / {run.experiment}" if run.experiment else "")
     out = [
@@ -134,6 +141,27 @@ def render_html(run: Run, timeline: TimelineData | None, max_points: int = 600) 
                     e(f"{b.source} ({b.kind})"),
                     e(mass(b.co2_kg)),
                     numeric=(2, 3, 5),
+                )
+            )
+        out.append("</table>")
+    if other_zones:
+        out.append(
+            f"<h2>The same run in other zones</h2><p>{e(energy(run.energy_kwh))} at PUE "
+            f"{run.pue:g}, each zone's bundled annual intensity (no hour of day).</p><table>"
+            "<tr><th>zone</th><th>CO2e</th><th>× lowest</th><th>intensity</th>"
+            "<th>source</th></tr>"
+        )
+        lowest = other_zones[0].co2_kg
+        for z in other_zones:
+            mark = " (this run)" if z.zone == run.zone else ""
+            out.append(
+                _row(
+                    e(f"{z.zone} {z.name}{mark}"),
+                    e(mass(z.co2_kg)),
+                    e(f"{z.co2_kg / lowest:.1f}") if lowest > 0 else "—",
+                    e(f"{z.intensity_g_per_kwh:g} g/kWh"),
+                    e(f"{z.source}, {z.year or 'undated'}"),
+                    numeric=(1, 2, 3),
                 )
             )
         out.append("</table>")
