@@ -27,6 +27,8 @@ demo: $(VENV)/.installed
 	$(BIN)/python examples/train_digits.py --zone $${WATTPRINT_ZONE:-DE} --json out/demo-run.json
 	@echo "--- the run as the store keeps it"
 	$(BIN)/wattprint show latest
+	@echo "--- the run on one offline page: open out/demo-report.html in a browser"
+	$(BIN)/wattprint report latest --html out/demo-report.html
 	@echo "--- any command, measured from outside"
 	$(BIN)/wattprint run --project demo --zone $${WATTPRINT_ZONE:-DE} -- \
 		$(BIN)/python examples/demo_workload.py 2

@@ -50,3 +50,10 @@ def test_the_svg_has_a_line_per_device_and_escaped_window_titles() -> None:
     # the window covers seconds 1..3 of a 0..4 s axis drawn from x=60 over 820 px
     assert float(rect[0]) == pytest.approx(60 + 820 / 4, abs=0.1)
     assert float(rect[1]) == pytest.approx(820 / 2, abs=0.1)
+
+
+def test_time_ticks_of_a_short_run_are_distinct() -> None:
+    tl = TimelineData((0.0, 0.7, 1.4), {"cpu": (0.0, 7.0, 14.0)})
+    svg = power_svg(power_series(tl))
+    ticks = re.findall(r'text-anchor="middle">([\d.]+)</text>', svg)
+    assert ticks == ["0.00", "0.35", "0.70", "1.05", "1.40"]

@@ -107,11 +107,12 @@ def power_svg(
             f'<text x="{left - 6}" y="{y(w) + 4:.1f}" font-size="11" text-anchor="end">'
             f"{w:g}</text>"
         )
+    decimals = 0 if span >= 20 else 1 if span >= 2 else 2  # ticks at quarters of the span
     for i in range(5):
         t = t0 + span * i / 4
         parts.append(
             f'<text x="{x(t):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle">'
-            f"{t:.0f}</text>"
+            f"{t:.{decimals}f}</text>"
         )
     parts.append(
         f'<text x="{left + pw / 2}" y="{height - 6}" font-size="12" text-anchor="middle">'
