@@ -57,3 +57,16 @@ def test_time_ticks_of_a_short_run_are_distinct() -> None:
     svg = power_svg(power_series(tl))
     ticks = re.findall(r'text-anchor="middle">([\d.]+)</text>', svg)
     assert ticks == ["0.00", "0.35", "0.70", "1.05", "1.40"]
+
+
+def test_breakdown_bars_are_proportional_with_their_bands() -> None:
+    from wattprint.report.figure import breakdown_svg
+
+    svg = breakdown_svg([("cpu:<b>", 100.0, 70.0), ("ram:dram", 50.0, 10.0)])
+    widths = [float(w) for w in re.findall(r'<rect class="bar" [^>]*width="([\d.]+)"', svg)]
+    assert widths[0] == pytest.approx(2 * widths[1], abs=0.1)
+    # the widest whisker (cpu +70 %) reaches the plot's right edge: 520 - 20
+    whiskers = re.findall(r'<line x1="([\d.]+)" x2="([\d.]+)"', svg)
+    assert float(whiskers[0][1]) == pytest.approx(500.0, abs=0.1)
+    assert float(whiskers[0][0]) == pytest.approx(200 + 300 * 30 / 170, abs=0.1)
+    assert "<b>" not in svg and "cpu:&lt;b&gt;" in svg

@@ -155,3 +155,30 @@ def _window_title(w: Window) -> str:
     return f"{w.name}: {w.duration_s:.1f} s, {w.energy_kwh * 3.6e6:.1f} J" + (
         f" ({metrics})" if metrics else ""
     )
+
+
+def breakdown_svg(parts: list[tuple[str, float, float]], width: int = 520) -> str:
+    """Energy by device as horizontal bars: ``(label, energy_j, uncertainty_pct)`` each, the
+    band drawn as a whisker so a ±70 % estimate does not look as sure as a measurement."""
+    row, left, right = 26, 200, 20
+    height = row * len(parts) + 10
+    top_j = max((j * (1 + pct / 100) for _, j, pct in parts), default=0.0) or 1.0
+    scale = (width - left - right) / top_j
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="energy by device">'
+    ]
+    for i, (label, joules, pct) in enumerate(parts):
+        y = 5 + i * row
+        lo, hi = joules * (1 - min(pct, 100) / 100), joules * (1 + pct / 100)
+        out.append(
+            f'<text x="{left - 8}" y="{y + 15}" font-size="12" text-anchor="end">'
+            f"{escape(label)}</text>"
+            f'<rect class="bar" x="{left}" y="{y + 3}" width="{joules * scale:.1f}" height="16" '
+            f'fill="{_colour(label)}"><title>{escape(label)}: {joules:.4g} J ± {pct:.0f} %'
+            "</title></rect>"
+            f'<line x1="{left + lo * scale:.1f}" x2="{left + hi * scale:.1f}" y1="{y + 11}" '
+            f'y2="{y + 11}" stroke="#222" stroke-width="1"/>'
+        )
+    out.append("</svg>")
+    return "".join(out)

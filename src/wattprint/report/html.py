@@ -10,7 +10,13 @@ from wattprint.carbon.compare import ZoneCO2
 from wattprint.cli.format import duration, energy, mass
 from wattprint.records.context import parse_iso_utc
 from wattprint.records.run import Run, TimelineData
-from wattprint.report.figure import COLOURS, OTHER_COLOUR, power_series, power_svg
+from wattprint.report.figure import (
+    COLOURS,
+    OTHER_COLOUR,
+    breakdown_svg,
+    power_series,
+    power_svg,
+)
 from wattprint.report.sentence import paper_sentence
 
 CSS = (
@@ -85,14 +91,22 @@ def render_html(
             "<h2>Power over time</h2>",
             f"<figure>{power_svg(series, run.windows, start_s)}",
             f"<figcaption>{legend}<br>Mean watts per device over "
-            f"{len(series.t_s) - 1} intervals ({len(timeline.t_s)} stored points); shaded: "
-            "windows and epochs.</figcaption></figure>",
+            f"{len(series.t_s) - 1} intervals ({len(timeline.t_s)} stored points)"
+            + ("; shaded: windows and epochs" if run.windows else "")
+            + ".</figcaption></figure>",
         ]
     else:
         out.append("<p>No timeline is stored for this run, so there is no figure.</p>")
+    bars = [
+        (f"{c.name}:{c.device}", c.energy_kwh * 3.6e6, c.uncertainty_pct)
+        for c in sorted(run.components, key=lambda c: -c.energy_kwh)
+    ]
+    out.append("<h2>Energy by device</h2>")
+    if bars:
+        caption = "Bars: energy; whiskers: each device's band."
+        out.append(f"<figure>{breakdown_svg(bars)}<figcaption>{caption}</figcaption></figure>")
     out.append(
-        "<h2>Energy by device</h2><table><tr><th>device</th><th>energy</th><th>share</th>"
-        "<th>how</th><th>band</th></tr>"
+        "<table><tr><th>device</th><th>energy</th><th>share</th><th>how</th><th>band</th></tr>"
     )
     total = run.energy_kwh or 1.0
     for c in sorted(run.components, key=lambda c: -c.energy_kwh):
