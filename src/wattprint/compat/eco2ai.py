@@ -40,25 +40,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from wattprint.errors import ConfigError, IncorrectMethodSequenceError, WattprintWarning
+from wattprint.records.exports import ECO2AI_COLUMNS
 from wattprint.records.run import ComponentEnergy, Run, Window
 from wattprint.tracker import Tracker as _WattprintTracker
 
 F = TypeVar("F", bound=Callable[..., Any])
-COLUMNS = [
-    "id",
-    "project_name",
-    "experiment_description",
-    "epoch",
-    "start_time",
-    "duration(s)",
-    "power_consumption(kWh)",
-    "CO2_emissions(kg)",
-    "CPU_name",
-    "GPU_name",
-    "OS",
-    "region/country",
-    "cost",
-]
+COLUMNS = ECO2AI_COLUMNS  # the same 13 columns Eco2AI 0.3.12 writes
 NA = "N/A"
 
 
