@@ -60,7 +60,9 @@ class FakeCloud:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
-    def endpoints(self, timeout_s: float = 0.5, deadline_s: float = 1.0) -> MetadataEndpoints:
+    # Generous defaults: a test that wants an answer must not lose it to a loaded CI machine
+    # (the suite runs subprocesses beside it); the deadline test passes its own short ones.
+    def endpoints(self, timeout_s: float = 2.0, deadline_s: float = 5.0) -> MetadataEndpoints:
         return MetadataEndpoints(self.url, self.url, self.url, timeout_s, deadline_s)
 
     def probe(self) -> str | None:
