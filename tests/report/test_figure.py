@@ -52,11 +52,45 @@ def test_the_svg_has_a_line_per_device_and_escaped_window_titles() -> None:
     assert float(rect[1]) == pytest.approx(820 / 2, abs=0.1)
 
 
-def test_time_ticks_of_a_short_run_are_distinct() -> None:
-    tl = TimelineData((0.0, 0.7, 1.4), {"cpu": (0.0, 7.0, 14.0)})
+@pytest.mark.parametrize(
+    ("end_s", "ticks"),
+    [
+        (1.4, ["0.0", "0.5", "1.0"]),
+        (399.0, ["0", "100", "200", "300"]),
+        (12.0, ["0.0", "2.5", "5.0", "7.5", "10.0"]),
+        (0.05, ["0.00", "0.01", "0.02", "0.03", "0.04", "0.05"]),
+    ],
+)
+def test_time_ticks_are_round_and_distinct(end_s: float, ticks: list[str]) -> None:
+    tl = TimelineData((0.0, end_s / 2, end_s), {"cpu": (0.0, 7.0, 14.0)})
     svg = power_svg(power_series(tl))
-    ticks = re.findall(r'text-anchor="middle">([\d.]+)</text>', svg)
-    assert ticks == ["0.00", "0.35", "0.70", "1.05", "1.40"]
+    assert re.findall(r'text-anchor="middle">([\d.]+)</text>', svg) == ticks
+
+
+def test_the_intensity_curve_is_drawn_only_when_it_changes() -> None:
+    from dataclasses import replace
+
+    from tests.records.store_helpers import make_run
+    from wattprint.records.run import IntensityBin
+    from wattprint.report.figure import intensity_spans, run_figure
+
+    def hour(h: int, g: float) -> IntensityBin:
+        return IntensityBin(
+            f"2024-05-01T{h:02d}:00:00.000Z", f"2024-05-01T{h + 1:02d}:00:00.000Z",
+            1e-3, g, "fixture", "historical", 1e-3 * g / 1000,
+        )  # fmt: skip
+
+    start_s = 1714564800.0  # 2024-05-01T12:00:00Z
+    run = replace(make_run(), intensity_bins=(hour(12, 300.0), hour(13, 100.0)))
+    assert intensity_spans(run, start_s) == [(0.0, 3600.0, 300.0), (3600.0, 7200.0, 100.0)]
+    svg, _ = run_figure(run, TimelineData((0.0, 7200.0), {"cpu": (0.0, 7200.0)}))
+    (points,) = re.findall(r'<polyline class="intensity"[^>]*points="([^"]+)"', svg)
+    ys = [float(p.split(",")[1]) for p in points.split()]
+    # axis top 500 (300 x 1.05 rounded up): 300 at 3/5 of the 260 px plot, 100 at 1/5
+    assert ys == pytest.approx([280 - 0.6 * 260] * 2 + [280 - 0.2 * 260] * 2, abs=0.1)
+    flat = replace(run, intensity_bins=(hour(12, 300.0),))
+    assert intensity_spans(flat, start_s) == []
+    assert 'class="intensity"' not in run_figure(flat, make_timeline(5))[0]
 
 
 def test_breakdown_bars_are_proportional_with_their_bands() -> None:

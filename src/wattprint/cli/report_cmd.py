@@ -30,7 +30,6 @@ def report(args: argparse.Namespace) -> int:
     from wattprint.cli.format import text
     from wattprint.cli.views import _one, open_store
     from wattprint.errors import ConfigError, UsageError
-    from wattprint.records.context import parse_iso_utc
     from wattprint.records.paths import check_output_path, write_atomic
 
     with open_store(args.db) as store:
@@ -59,10 +58,9 @@ def report(args: argparse.Namespace) -> int:
         raise UsageError(f"run {run.run_id[:12]} has no timeline stored, so no figure")
     pages: list[tuple[str, str]] = []
     if args.svg is not None and timeline is not None:
-        from wattprint.report.figure import power_series, power_svg
+        from wattprint.report.figure import run_figure
 
-        start_s = parse_iso_utc(run.started_at).timestamp()
-        pages.append((args.svg, power_svg(power_series(timeline), run.windows, start_s) + "\n"))
+        pages.append((args.svg, run_figure(run, timeline)[0] + "\n"))
     if html_path is not None:
         from wattprint.report.html import render_html
 

@@ -7,11 +7,13 @@ were stored (100,000 render as fast as 500)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
 
-from wattprint.records.run import TimelineData, Window
+from wattprint.records.run import Run, TimelineData, Window
 
 COLOURS = {"cpu": "#1f77b4", "gpu": "#2ca02c", "ram": "#ff7f0e", "storage": "#9467bd"}
 OTHER_COLOUR = "#7f7f7f"
@@ -52,13 +54,14 @@ def _colour(key: str) -> str:
     return COLOURS.get(key.split(":", 1)[0], OTHER_COLOUR)
 
 
-def _nice_max(x: float) -> float:
-    """A round axis top at or above ``x``."""
-    if x <= 0:
+def _nice_step(x: float) -> float:
+    """The round number (1, 2, 2.5 or 5 times a power of ten) at or above ``x``: a tick step
+    or an axis top."""
+    if not (x > 0 and math.isfinite(x)):
         return 1.0
-    base = 10.0 ** (len(str(int(x))) - 1)
+    base = 10.0 ** math.floor(math.log10(x))
     for m in (1, 2, 2.5, 5, 10):
-        if m * base >= x:
+        if m * base >= x * (1 - 1e-9):
             return m * base
     return 10 * base
 
@@ -69,16 +72,18 @@ def power_svg(
     run_start_s: float = 0.0,
     width: int = 900,
     height: int = 320,
+    intensity: Sequence[tuple[float, float, float]] = (),
 ) -> str:
     """The figure: one step line per device, windows shaded and named, axes in s and W.
-    ``windows`` are placed by their ``offset_s`` from the run start (``window_offsets``)."""
-    left, right, top, bottom = 60, 20, 20, 40
+    ``windows`` are placed by their start from the run start (``windows_at``); ``intensity``:
+    ``(from_s, to_s, g_per_kwh)`` per time bin, drawn dashed on a right-hand axis."""
+    left, right, top, bottom = 60, (70 if intensity else 20), 20, 40
     pw, ph = width - left - right, height - top - bottom
     t0 = series.t_s[0] if series.t_s else 0.0
     t1 = series.t_s[-1] if series.t_s else 1.0
     span = (t1 - t0) or 1.0
     peak = max((max(v) for v in series.power_w.values() if v), default=0.0)
-    ymax = _nice_max(peak * 1.05)
+    ymax = _nice_step(peak * 1.05)
 
     def x(t: float) -> float:
         return left + (t - t0) / span * pw
@@ -107,13 +112,44 @@ def power_svg(
             f'<text x="{left - 6}" y="{y(w) + 4:.1f}" font-size="11" text-anchor="end">'
             f"{w:g}</text>"
         )
-    decimals = 0 if span >= 20 else 1 if span >= 2 else 2  # ticks at quarters of the span
-    for i in range(5):
-        t = t0 + span * i / 4
+    step = _nice_step(span / 5)  # round ticks: 0, 100, 200... or 0, 0.25, 0.5...
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+    if step * 10**decimals % 1:  # 2.5, 0.25: one more place
+        decimals += 1
+    k = math.ceil((t0 - 1e-9 * span) / step)
+    while k * step <= t1 + 1e-9 * span:
+        t = k * step
         parts.append(
             f'<text x="{x(t):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle">'
             f"{t:.{decimals}f}</text>"
         )
+        k += 1
+    if intensity:
+        imax = _nice_step(max(g for _, _, g in intensity) * 1.05)
+        pts = []
+        for a, b, g in intensity:
+            a, b = max(a, t0), min(b, t1)
+            if b <= a:
+                continue
+            yy = top + ph - g / imax * ph
+            pts += [f"{x(a):.1f},{yy:.1f}", f"{x(b):.1f},{yy:.1f}"]
+        if pts:
+            parts.append(
+                f'<polyline class="intensity" fill="none" stroke="#555" stroke-width="1.2" '
+                f'stroke-dasharray="5 3" points="{" ".join(pts)}">'
+                "<title>grid intensity, g/kWh</title></polyline>"
+            )
+            for i in range(5):
+                g = imax * i / 4.0
+                parts.append(
+                    f'<text x="{left + pw + 6}" y="{top + ph - g / imax * ph + 4:.1f}" '
+                    f'font-size="11" fill="#555">{g:g}</text>'
+                )
+            parts.append(
+                f'<text x="{width - 12}" y="{top + ph / 2}" font-size="12" fill="#555" '
+                f'text-anchor="middle" transform="rotate(90 {width - 12} {top + ph / 2})">'
+                "gCO2e/kWh (dashed)</text>"
+            )
     parts.append(
         f'<text x="{left + pw / 2}" y="{height - 6}" font-size="12" text-anchor="middle">'
         "seconds since start</text>"
@@ -182,3 +218,30 @@ def breakdown_svg(parts: list[tuple[str, float, float]], width: int = 520) -> st
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def intensity_spans(run: Run, run_start_s: float) -> list[tuple[float, float, float]]:
+    """The run's intensity bins as ``(from_s, to_s, g_per_kwh)`` since the run started; none
+    when the run had one static value all along (a flat line says nothing)."""
+    from wattprint.records.context import parse_iso_utc
+
+    out = []
+    for b in run.intensity_bins:
+        try:
+            a = parse_iso_utc(b.start).timestamp() - run_start_s
+            z = parse_iso_utc(b.end).timestamp() - run_start_s
+        except ValueError:
+            continue
+        out.append((a, z, b.intensity_g_per_kwh))
+    return out if len({g for _, _, g in out}) > 1 else []
+
+
+def run_figure(run: Run, timeline: TimelineData, max_points: int = 600) -> tuple[str, PowerSeries]:
+    """The report's main figure for ``run`` (power per device, windows, intensity) and the
+    series it draws."""
+    from wattprint.records.context import parse_iso_utc
+
+    series = power_series(timeline, max_points)
+    start_s = parse_iso_utc(run.started_at).timestamp()
+    svg = power_svg(series, run.windows, start_s, intensity=intensity_spans(run, start_s))
+    return svg, series

@@ -8,14 +8,12 @@ from html import escape
 
 from wattprint.carbon.compare import ZoneCO2
 from wattprint.cli.format import duration, energy, mass
-from wattprint.records.context import parse_iso_utc
 from wattprint.records.run import Run, TimelineData
 from wattprint.report.figure import (
     COLOURS,
     OTHER_COLOUR,
     breakdown_svg,
-    power_series,
-    power_svg,
+    run_figure,
 )
 from wattprint.report.sentence import paper_sentence
 
@@ -80,8 +78,7 @@ def render_html(
         "</table>",
     ]
     if timeline is not None and len(timeline.t_s) >= 2:
-        series = power_series(timeline, max_points)
-        start_s = parse_iso_utc(run.started_at).timestamp()
+        svg, series = run_figure(run, timeline, max_points)
         legend = "".join(
             f'<span class="key" style="background:'
             f'{COLOURS.get(k.split(":", 1)[0], OTHER_COLOUR)}"></span>{e(k)}'
@@ -89,7 +86,7 @@ def render_html(
         )
         out += [
             "<h2>Power over time</h2>",
-            f"<figure>{power_svg(series, run.windows, start_s)}",
+            f"<figure>{svg}",
             f"<figcaption>{legend}<br>Mean watts per device over "
             f"{len(series.t_s) - 1} intervals ({len(timeline.t_s)} stored points)"
             + ("; shaded: windows and epochs" if run.windows else "")
