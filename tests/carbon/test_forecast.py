@@ -60,7 +60,7 @@ def test_the_prediction_carries_the_best_start(
     fake_proc: FakeProc, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "test")
-    monkeypatch.setattr("wattprint.carbon.plan._provider", lambda settings: Forecast())
+    monkeypatch.setattr("wattprint.carbon.plan.live_provider", lambda settings: Forecast())
     hw = HardwareOptions(
         powercap_dir=tmp_path / "none",
         proc_dir=fake_proc.root,

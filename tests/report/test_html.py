@@ -76,3 +76,16 @@ def test_the_same_run_in_other_zones() -> None:
     assert "The same run in other zones" in page and "(this run)" in page
     ratio = zones[2].co2_kg / fr.co2_kg
     assert f'<td class="n">{ratio:.1f}</td>' in page
+
+
+def test_suggestions_are_shown_with_saving_confidence_and_source() -> None:
+    from wattprint.report.suggest import Suggestion
+
+    s = Suggestion(
+        "region", f"run in {EVIL}", 0.0, 0.25, "medium", ("same PUE", EVIL), "fixture, 2024"
+    )
+    page = render_html(make_run(), None, suggestions=[s])
+    assert "What would have lowered it" in page and "<script" not in page.lower()
+    assert "250 g CO2e" in page and "medium" in page and "source: fixture, 2024" in page
+    assert page.count("&lt;script&gt;") == 2
+    assert "What would have lowered it" not in render_html(make_run(), None, suggestions=[])

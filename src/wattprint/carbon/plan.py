@@ -81,7 +81,7 @@ class CarbonPlan:
             from wattprint.carbon.tariff import parse_tariff
 
             tariff = parse_tariff(settings.tariff, settings.tariff_tz)
-        return cls(intensity, pue, how, tariff, _provider(settings), _marginal(settings))
+        return cls(intensity, pue, how, tariff, live_provider(settings), _marginal(settings))
 
     @property
     def zone(self) -> str | None:
@@ -113,7 +113,7 @@ class CarbonPlan:
         return finalize(self, run, timeline, started_at, warn)
 
 
-def _provider(settings: Settings) -> Provider | None:
+def live_provider(settings: Settings) -> Provider | None:
     if settings.intensity_provider is None:
         return None
     from wattprint.carbon.providers import get_provider

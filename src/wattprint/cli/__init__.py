@@ -1,5 +1,5 @@
-"""Command line: ``wattprint devices | run | runs | show | summary | verify | export | import |
-intensity | zones | compare | settings``.
+"""Command line: ``wattprint devices | run | runs | show | timeline | report | suggest |
+compare-runs | summary | verify | export | import | intensity | zones | compare | settings``.
 
 Bad input exits 2 with one line on stderr that says what to do instead.
 """
@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "compare-runs": ("wattprint.cli.views", "add_parsers", "compare_runs"),
     "timeline": ("wattprint.cli.views", "add_parsers", "timeline"),
     "report": ("wattprint.cli.report_cmd", "add_parser", "report"),
+    "suggest": ("wattprint.cli.suggest_cmd", "add_parser", "suggest"),
     "settings": ("wattprint.cli.settings_cmd", "add_parser", "settings"),
 }
 

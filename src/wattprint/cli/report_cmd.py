@@ -22,6 +22,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="the same run in these zones (default: the run's, NO, SE, FR, GB, DE, US, PL, IN; "
         "'' for none)",
     )
+    p.add_argument(
+        "--forecast",
+        action="store_true",
+        help="suggest a cleaner start from the configured live provider's forecast (network)",
+    )
 
 
 def report(args: argparse.Namespace) -> int:
@@ -54,6 +59,10 @@ def report(args: argparse.Namespace) -> int:
         if args.zones is not None:
             raise UsageError(f"--zones: {exc}") from None
         other_zones = in_zones(run.energy_kwh, run.pue, DEFAULT_ZONES)  # a stored zone gone
+    from wattprint.cli.suggest_cmd import best_start_for
+    from wattprint.report.suggest import suggestions
+
+    found = suggestions(run, best_start_for(run) if args.forecast else None)
     if args.svg is not None and (timeline is None or len(timeline.t_s) < 2):
         raise UsageError(f"run {run.run_id[:12]} has no timeline stored, so no figure")
     pages: list[tuple[str, str]] = []
@@ -64,7 +73,7 @@ def report(args: argparse.Namespace) -> int:
     if html_path is not None:
         from wattprint.report.html import render_html
 
-        pages.append((html_path, render_html(run, timeline, other_zones)))
+        pages.append((html_path, render_html(run, timeline, other_zones, suggestions=found)))
     for path, content in pages:
         try:
             write_atomic(path, content)

@@ -193,7 +193,18 @@ def show(args: argparse.Namespace) -> int:
     _show_efficiency(r)
     for warning in r.warnings:
         print(f"  warning: {text(warning)}")
+    _show_suggestions(r)
     return 0
+
+
+def _show_suggestions(r: Run) -> None:
+    from wattprint.cli.suggest_cmd import print_suggestions
+    from wattprint.report.suggest import suggestions
+
+    found = suggestions(r)
+    if found:
+        print("\n  suggestions (`wattprint suggest RUN` for assumptions and sources):")
+        print_suggestions(found, details=False)
 
 
 def _show_windows(r: Run) -> None:

@@ -16,6 +16,7 @@ from wattprint.report.figure import (
     run_figure,
 )
 from wattprint.report.sentence import paper_sentence
+from wattprint.report.suggest import Suggestion
 
 CSS = (
     "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222}"
@@ -43,9 +44,11 @@ def render_html(
     timeline: TimelineData | None,
     other_zones: list[ZoneCO2] | None = None,
     max_points: int = 600,
+    suggestions: list[Suggestion] | None = None,
 ) -> str:
     """The page for ``run`` (its ``timeline`` as stored, or None: no figure; ``other_zones``:
-    the same energy in other grids, from ``carbon.compare.in_zones``)."""
+    the same energy in other grids, from ``carbon.compare.in_zones``; ``suggestions``: from
+    ``report.suggest.suggestions``)."""
     e = escape
     title = f"wattprint — {run.project}" + (f" / {run.experiment}" if run.experiment else "")
     out = [
@@ -174,6 +177,19 @@ def render_html(
                     e(f"{z.source}, {z.year or 'undated'}"),
                     numeric=(1, 2, 3),
                 )
+            )
+        out.append("</table>")
+    if suggestions:
+        out.append(
+            "<h2>What would have lowered it</h2><table><tr><th>suggestion</th><th>saving</th>"
+            "<th>confidence</th><th>assumptions and source</th></tr>"
+        )
+        for sg in suggestions:
+            saving = [energy(sg.saving_kwh)] if sg.saving_kwh > 0 else []
+            saving += [f"{mass(sg.saving_kg)} CO2e"] if sg.saving_kg is not None else []
+            notes = "; ".join([*sg.assumptions, *([f"source: {sg.source}"] if sg.source else [])])
+            out.append(
+                _row(e(sg.advice), e(", ".join(saving)), e(sg.confidence), e(notes), numeric=(1,))
             )
         out.append("</table>")
     if run.warnings:
