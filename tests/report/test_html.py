@@ -89,3 +89,12 @@ def test_suggestions_are_shown_with_saving_confidence_and_source() -> None:
     assert "250 g CO2e" in page and "medium" in page and "source: fixture, 2024" in page
     assert page.count("&lt;script&gt;") == 2
     assert "What would have lowered it" not in render_html(make_run(), None, suggestions=[])
+
+
+def test_co2_in_everyday_terms_with_figure_and_source() -> None:
+    page = render_html(make_run(co2_kg=1.75), None)
+    assert "In everyday terms" in page
+    # 1.75 kg at 175 g/km
+    assert "<td class=\"n\">10 km</td><td>driving an average passenger car in Europe</td>" in page
+    assert "175 g CO2 per km; UK government GHG conversion factors 2019" in page
+    assert "In everyday terms" not in render_html(make_run(co2_kg=None), None)

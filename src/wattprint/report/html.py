@@ -179,6 +179,16 @@ def render_html(
                 )
             )
         out.append("</table>")
+    if run.co2_kg is not None and run.co2_kg > 0:
+        from wattprint.carbon.equivalents import equivalents
+
+        out.append(
+            f"<h2>In everyday terms</h2><p>{e(mass(run.co2_kg))} CO2e is about:</p><table>"
+            "<tr><th>amount</th><th>of</th><th>figure and source</th></tr>"
+        )
+        for q in equivalents(run.co2_kg):
+            out.append(_row(e(f"{q.amount:.3g} {q.unit}"), e(q.label), e(q.source), numeric=(0,)))
+        out.append("</table>")
     if suggestions:
         out.append(
             "<h2>What would have lowered it</h2><table><tr><th>suggestion</th><th>saving</th>"
