@@ -95,6 +95,6 @@ def test_co2_in_everyday_terms_with_figure_and_source() -> None:
     page = render_html(make_run(co2_kg=1.75), None)
     assert "In everyday terms" in page
     # 1.75 kg at 175 g/km
-    assert "<td class=\"n\">10 km</td><td>driving an average passenger car in Europe</td>" in page
+    assert '<td class="n">10 km</td><td>driving an average passenger car in Europe</td>' in page
     assert "175 g CO2 per km; UK government GHG conversion factors 2019" in page
     assert "In everyday terms" not in render_html(make_run(co2_kg=None), None)
