@@ -78,3 +78,21 @@ def test_report_compares_zones_and_refuses_unknown_ones(
     bad = ["report", "withtime", "--db", str(db), "--html", str(tmp_path / "x.html")]
     assert main([*bad, "--zones", "FR,Atlantis"]) == 2
     assert "--zones" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
+
+
+def test_report_hours_prices_the_run_at_each_hour_with_the_provider(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.carbon.test_compare import History
+
+    page = tmp_path / "r.html"
+    args = ["report", "withtime", "--db", str(db), "--html", str(page), "--hours"]
+    assert main(args) == 2 and not page.exists()  # no provider configured: said first
+    assert "--hours needs a live provider" in capsys.readouterr().err
+    monkeypatch.setattr("wattprint.carbon.plan.live_provider", lambda settings: History())
+    assert main(args) == 0
+    html = page.read_text()
+    assert "The same run at other hours" in html and html.count("<td>03:00</td>") == 1
+    # 2.5 Wh over 10 s at PUE 1.1: 100 g/kWh at 03:00 (the lowest), 400 at 10:00
+    assert '<td>03:00</td><td class="n">275 mg</td><td class="n">1.00</td>' in html
+    assert '<td>10:00</td><td class="n">1.1 g</td><td class="n">4.00</td>' in html

@@ -36,7 +36,7 @@ class BestStart:
         return self.co2_now_kg - self.co2_kg
 
 
-def _co2_kg(
+def co2_if_started(
     start: datetime,
     duration_s: float,
     energy_kwh: float,
@@ -44,6 +44,8 @@ def _co2_kg(
     static: float,
     pue: float,
 ) -> float:
+    """CO2 of a job of ``energy_kwh`` spread evenly over ``duration_s`` from ``start``, bin by
+    bin; time no bin covers takes ``static`` g/kWh."""
     end = start + timedelta(seconds=duration_s)
     covered_s, grams = 0.0, 0.0
     per_s = energy_kwh / duration_s
@@ -80,7 +82,8 @@ def best_start(
         return None
     candidates = [now, *(b.start for b in bins if now < b.start <= now + HORIZON)]
     priced = [
-        (_co2_kg(s, duration_s, energy_kwh, bins, static_g_per_kwh, pue), s) for s in candidates
+        (co2_if_started(s, duration_s, energy_kwh, bins, static_g_per_kwh, pue), s)
+        for s in candidates
     ]
     co2_now = priced[0][0]
     co2_best, start = min(priced, key=lambda p: (p[0], p[1]))

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wattprint.carbon.compare import HourCO2
+    from wattprint.records.run import Run
+
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
@@ -21,6 +26,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="LIST",
         help="the same run in these zones (default: the run's, NO, SE, FR, GB, DE, US, PL, IN; "
         "'' for none)",
+    )
+    p.add_argument(
+        "--hours",
+        action="store_true",
+        help="the same run started at each hour of its day, from the configured live provider's "
+        "history (network)",
     )
     p.add_argument(
         "--forecast",
@@ -63,6 +74,7 @@ def report(args: argparse.Namespace) -> int:
     from wattprint.report.suggest import suggestions
 
     found = suggestions(run, best_start_for(run) if args.forecast else None)
+    hours = _hours(run) if args.hours else None
     if args.svg is not None and (timeline is None or len(timeline.t_s) < 2):
         raise UsageError(f"run {run.run_id[:12]} has no timeline stored, so no figure")
     pages: list[tuple[str, str]] = []
@@ -73,7 +85,9 @@ def report(args: argparse.Namespace) -> int:
     if html_path is not None:
         from wattprint.report.html import render_html
 
-        pages.append((html_path, render_html(run, timeline, other_zones, suggestions=found)))
+        pages.append(
+            (html_path, render_html(run, timeline, other_zones, suggestions=found, hours=hours))
+        )
     for path, content in pages:
         try:
             write_atomic(path, content)
@@ -82,3 +96,24 @@ def report(args: argparse.Namespace) -> int:
             return 1
         print(f"wrote {text(path)}", file=sys.stderr)
     return 0
+
+
+def _hours(run: Run) -> list[HourCO2]:
+    """The run at each hour of its day (``--hours``); a provider that fails is an error that
+    names it, before anything is written."""
+    from wattprint.carbon import zones
+    from wattprint.carbon.compare import at_hours
+    from wattprint.cli.suggest_cmd import live_provider_for
+    from wattprint.errors import ProviderError, UsageError
+    from wattprint.records.context import parse_iso_utc
+
+    provider = live_provider_for("--hours", run)
+    assert run.zone is not None
+    static = zones.intensity(run.zone).intensity_g_per_kwh
+    started = parse_iso_utc(run.started_at)
+    try:
+        return at_hours(
+            provider, run.zone, started, run.duration_s, run.energy_kwh, static, run.pue
+        )
+    except ProviderError as exc:
+        raise UsageError(f"--hours: {exc}; try again later or drop --hours") from None

@@ -8,6 +8,7 @@ from typing import Any
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from wattprint.carbon.forecast import BestStart
+    from wattprint.carbon.providers.base import Provider
     from wattprint.records.run import Run
     from wattprint.report.suggest import Suggestion
 
@@ -51,13 +52,9 @@ def print_suggestions(found: list[Suggestion], details: bool) -> None:
                 print(f"    source: {text(s.source)}")
 
 
-def best_start_for(run: Run) -> BestStart | None:
-    """The configured live provider's least-CO2 start in the next 24 h for a run like ``run``
-    (its energy over its duration); UsageError when no provider is configured."""
-    from datetime import datetime, timezone
-
-    from wattprint.carbon import zones
-    from wattprint.carbon.forecast import best_start
+def live_provider_for(flag: str, run: Run) -> Provider:
+    """The configured live intensity provider, for ``flag`` (UsageError when none is
+    configured or the run has no zone)."""
     from wattprint.carbon.plan import live_provider
     from wattprint.errors import UsageError
     from wattprint.settings import resolve
@@ -65,21 +62,27 @@ def best_start_for(run: Run) -> BestStart | None:
     provider = live_provider(resolve())
     if provider is None:
         raise UsageError(
-            "--forecast needs a live provider: set the intensity_provider setting "
+            f"{flag} needs a live provider: set the intensity_provider setting "
             "(`wattprint settings` lists it)"
         )
     if run.zone is None:
-        raise UsageError(f"run {run.run_id[:12]} has no zone, so no forecast; drop --forecast")
+        raise UsageError(f"run {run.run_id[:12]} has no zone, so no {flag}; drop {flag}")
+    return provider
+
+
+def best_start_for(run: Run) -> BestStart | None:
+    """The configured live provider's least-CO2 start in the next 24 h for a run like ``run``
+    (its energy over its duration)."""
+    from datetime import datetime, timezone
+
+    from wattprint.carbon import zones
+    from wattprint.carbon.forecast import best_start
+
+    provider = live_provider_for("--forecast", run)
+    assert run.zone is not None
     static = zones.intensity(run.zone).intensity_g_per_kwh
-    return best_start(
-        provider,
-        run.zone,
-        datetime.now(timezone.utc),
-        run.duration_s,
-        run.energy_kwh,
-        static,
-        run.pue,
-    )
+    now = datetime.now(timezone.utc)
+    return best_start(provider, run.zone, now, run.duration_s, run.energy_kwh, static, run.pue)
 
 
 def suggest(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from wattprint.carbon.compare import ZoneCO2
+from wattprint.carbon.compare import HourCO2, ZoneCO2
 from wattprint.cli.format import duration, energy, mass
 from wattprint.records.run import Run, TimelineData
 from wattprint.report.figure import (
@@ -45,10 +45,12 @@ def render_html(
     other_zones: list[ZoneCO2] | None = None,
     max_points: int = 600,
     suggestions: list[Suggestion] | None = None,
+    hours: list[HourCO2] | None = None,
 ) -> str:
     """The page for ``run`` (its ``timeline`` as stored, or None: no figure; ``other_zones``:
     the same energy in other grids, from ``carbon.compare.in_zones``; ``suggestions``: from
-    ``report.suggest.suggestions``)."""
+    ``report.suggest.suggestions``; ``hours``: the run at each hour of its day, from
+    ``carbon.compare.at_hours``, or None: not asked)."""
     e = escape
     title = f"wattprint — {run.project}" + (f" / {run.experiment}" if run.experiment else "")
     out = [
@@ -179,6 +181,7 @@ def render_html(
                 )
             )
         out.append("</table>")
+    out += _hours_table(run, hours)
     if run.co2_kg is not None and run.co2_kg > 0:
         from wattprint.carbon.equivalents import equivalents
 
@@ -212,3 +215,28 @@ def render_html(
         "</body></html>",
     ]
     return "\n".join(out) + "\n"
+
+
+def _hours_table(run: Run, hours: list[HourCO2] | None) -> list[str]:
+    e = escape
+    if hours is None:
+        return [
+            "<h2>The same run at other hours</h2><p>Not asked: <code>wattprint report RUN "
+            "--hours</code> prices the run at each hour of its day with the configured live "
+            "provider's history.</p>"
+        ]
+    if not hours:
+        return ["<h2>The same run at other hours</h2><p>The provider had no history for it.</p>"]
+    low = min(h.co2_kg for h in hours)
+    out = [
+        "<h2>The same run at other hours</h2>"
+        f"<p>Started on the hour, each hour of {e(hours[0].start[:10])} (UTC), the same energy "
+        "priced with the provider's hourly history.</p><table><tr><th>start (UTC)</th>"
+        "<th>CO2e</th><th>× lowest</th><th></th></tr>"
+    ]
+    for h in hours:
+        mark = "" if h.covered else "partly the zone's annual value"
+        ratio = e(f"{h.co2_kg / low:.2f}") if low > 0 else "—"
+        out.append(_row(e(h.start[11:16]), e(mass(h.co2_kg)), ratio, e(mark), numeric=(1, 2)))
+    out.append("</table>")
+    return out
