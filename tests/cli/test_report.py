@@ -96,3 +96,30 @@ def test_report_hours_prices_the_run_at_each_hour_with_the_provider(
     # 2.5 Wh over 10 s at PUE 1.1: 100 g/kWh at 03:00 (the lowest), 400 at 10:00
     assert '<td>03:00</td><td class="n">275 mg</td><td class="n">1.00</td>' in html
     assert '<td>10:00</td><td class="n">1.1 g</td><td class="n">4.00</td>' in html
+
+
+def test_report_png_draws_the_figure_with_matplotlib(db: Path, tmp_path: Path) -> None:
+    import struct
+
+    png = tmp_path / "fig.png"
+    assert main(["report", "withtime", "--db", str(db), "--png", str(png)]) == 0
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert struct.unpack(">II", data[16:24]) == (1400, 600)  # 7 x 3 in at 200 dpi
+    assert not (tmp_path / "wattprint-report-withtimeline.html").exists()  # figure only
+
+
+def test_report_png_without_matplotlib_says_how_to_get_it_first(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
+    )
+    page, png = tmp_path / "r.html", tmp_path / "fig.png"
+    args = ["report", "withtime", "--db", str(db), "--html", str(page), "--png", str(png)]
+    assert main(args) == 2
+    assert "pip install 'wattprint[plot]'" in capsys.readouterr().err
+    assert not page.exists() and not png.exists()

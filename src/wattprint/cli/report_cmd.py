@@ -22,6 +22,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--svg", metavar="PATH", help="write the power figure alone, as SVG")
     p.add_argument(
+        "--png",
+        metavar="PATH",
+        help="write the power figure as PNG (needs the plot extra: pip install 'wattprint[plot]')",
+    )
+    p.add_argument(
         "--zones",
         metavar="LIST",
         help="the same run in these zones (default: the run's, NO, SE, FR, GB, DE, US, PL, IN; "
@@ -51,9 +56,14 @@ def report(args: argparse.Namespace) -> int:
     with open_store(args.db) as store:
         run = _one(store, args.run)
         timeline = store.timeline(run.run_id)
-    html_path = args.html or (None if args.svg else f"wattprint-report-{run.run_id[:12]}.html")
-    try:  # both paths judged before either is written
-        for flag, path in (("--html", html_path), ("--svg", args.svg)):
+    figure_only = args.svg is not None or args.png is not None
+    html_path = args.html or (None if figure_only else f"wattprint-report-{run.run_id[:12]}.html")
+    if args.png is not None:
+        from wattprint.report.png import require_matplotlib
+
+        require_matplotlib()
+    try:  # every path judged before any is written
+        for flag, path in (("--html", html_path), ("--svg", args.svg), ("--png", args.png)):
             if path is not None:
                 check_output_path(path, flag)
     except ConfigError as exc:
@@ -75,13 +85,17 @@ def report(args: argparse.Namespace) -> int:
 
     found = suggestions(run, best_start_for(run) if args.forecast else None)
     hours = _hours(run) if args.hours else None
-    if args.svg is not None and (timeline is None or len(timeline.t_s) < 2):
+    if figure_only and (timeline is None or len(timeline.t_s) < 2):
         raise UsageError(f"run {run.run_id[:12]} has no timeline stored, so no figure")
-    pages: list[tuple[str, str]] = []
+    pages: list[tuple[str, str | bytes]] = []
     if args.svg is not None and timeline is not None:
         from wattprint.report.figure import run_figure
 
         pages.append((args.svg, run_figure(run, timeline)[0] + "\n"))
+    if args.png is not None and timeline is not None:
+        from wattprint.report.png import figure_png
+
+        pages.append((args.png, figure_png(run, timeline)))
     if html_path is not None:
         from wattprint.report.html import render_html
 

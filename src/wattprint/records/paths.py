@@ -27,11 +27,12 @@ def _probe_dir(directory: str) -> None:
     os.unlink(probe)
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never
-    half of either: a file beside it (with the old file's mode, or the umask's for a new one),
-    flushed to disk, then renamed over it (through a symlink, to its target). On any failure
-    (a full disk) the file beside it is removed and OSError raised."""
+def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
+    """Write ``text`` (UTF-8, or bytes as they are) to ``path`` so that a reader sees the old
+    file or the new one, never half of either: a file beside it (with the old file's mode, or
+    the umask's for a new one), flushed to disk, then renamed over it (through a symlink, to
+    its target). On any failure (a full disk) the file beside it is removed and OSError
+    raised."""
     p = os.path.realpath(os.fspath(path))  # through a symlink, to the file it names
     tmp = os.path.join(
         os.path.dirname(p) or ".",
@@ -42,7 +43,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         try:
             with contextlib.suppress(FileNotFoundError):
                 os.fchmod(fd, os.stat(p).st_mode & 0o7777)  # the file keeps its mode
-            view = memoryview(text.encode("utf-8"))
+            view = memoryview(text.encode("utf-8") if isinstance(text, str) else text)
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
