@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import replace
 
@@ -25,9 +27,18 @@ def _hostile_run():  # type: ignore[no-untyped-def]
     )
 
 
+def _scripts(page: str) -> list[str]:
+    return re.findall(r"<script[^>]*>", page, flags=re.IGNORECASE)
+
+
 def test_user_strings_are_escaped_everywhere() -> None:
-    page = render_html(_hostile_run(), make_timeline(5))
-    assert "<script" not in page.lower()
+    tl = make_timeline(5)
+    tl = type(tl)(tl.t_s, {f"cpu:{EVIL}": v for v in tl.energy_j.values()})
+    page = render_html(_hostile_run(), tl)
+    # the page's own two: the zoom's data block and its script; nothing from the run
+    assert _scripts(page) == ['<script type="application/json" id="power-data">', "<script>"]
+    assert EVIL not in page and "</script>alert" not in page
+    assert '"cpu:\\u003cscript\\u003ealert(1)\\u003c/script\\u003e":' in page
     # project (title, heading, sentence), experiment, tag, window, stage, metric, warning
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 8
 
@@ -38,6 +49,10 @@ def test_the_page_reaches_for_nothing_outside_itself() -> None:
     assert urls == {"http://www.w3.org/2000/svg"}  # the SVG namespace, never fetched
     assert not re.search(r"\b(src|href)\s*=", page)
     assert "default-src 'none'" in page  # and the browser is told to fetch nothing
+    (allowed,) = re.findall(r"script-src '(sha256-[A-Za-z0-9+/=]+)'", page)
+    (script,) = re.findall(r"<script>(.*?)</script>", page, flags=re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert allowed == f"sha256-{digest}"  # only the zoom script may run
 
 
 def test_the_page_shows_the_totals_devices_windows_and_figure() -> None:
@@ -85,7 +100,7 @@ def test_suggestions_are_shown_with_saving_confidence_and_source() -> None:
         "region", f"run in {EVIL}", 0.0, 0.25, "medium", ("same PUE", EVIL), "fixture, 2024"
     )
     page = render_html(make_run(), None, suggestions=[s])
-    assert "What would have lowered it" in page and "<script" not in page.lower()
+    assert "What would have lowered it" in page and _scripts(page) == []
     assert "250 g CO2e" in page and "medium" in page and "source: fixture, 2024" in page
     assert page.count("&lt;script&gt;") == 2
     assert "What would have lowered it" not in render_html(make_run(), None, suggestions=[])

@@ -91,9 +91,12 @@ def power_svg(
     def y(w: float) -> float:
         return top + ph - w / ymax * ph
 
-    parts = [
+    imax = _nice_step(max(g for _, _, g in intensity) * 1.05) if intensity else 0.0
+    parts = [  # data-*: the geometry the page's zoom script redraws with (report/zoom.js)
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="power per device over time">',
+        f'width="{width}" height="{height}" role="img" aria-label="power per device over time" '
+        f'class="power" data-left="{left}" data-pw="{pw}" data-top="{top}" data-ph="{ph}" '
+        f'data-ymax="{ymax:g}" data-imax="{imax:g}" data-t0="{t0!r}" data-t1="{t1!r}">',
         f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc"/>',
     ]
     for offset_s, win in windows_at(windows, run_start_s):
@@ -102,7 +105,8 @@ def power_svg(
             continue
         parts.append(
             f'<rect class="window" x="{wx0:.1f}" y="{top}" width="{wx1 - wx0:.1f}" '
-            f'height="{ph}" fill="#f2f2f2" stroke="#d0d0d0">'
+            f'height="{ph}" fill="#f2f2f2" stroke="#d0d0d0" data-from="{offset_s!r}" '
+            f'data-to="{offset_s + win.duration_s!r}">'
             f"<title>{escape(_window_title(win))}</title></rect>"
         )
     for i in range(5):  # y grid and labels
@@ -120,12 +124,12 @@ def power_svg(
     while k * step <= t1 + 1e-9 * span:
         t = k * step
         parts.append(
-            f'<text x="{x(t):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle">'
+            f'<text class="xtick" x="{x(t):.1f}" y="{top + ph + 16}" font-size="11" '
+            'text-anchor="middle">'
             f"{t:.{decimals}f}</text>"
         )
         k += 1
     if intensity:
-        imax = _nice_step(max(g for _, _, g in intensity) * 1.05)
         pts = []
         for a, b, g in intensity:
             a, b = max(a, t0), min(b, t1)
@@ -165,7 +169,8 @@ def power_svg(
             pts.append(f"{x(series.t_s[i]):.1f},{y(p):.1f}")
             pts.append(f"{x(series.t_s[i + 1]):.1f},{y(p):.1f}")
         parts.append(
-            f'<polyline class="series" fill="none" stroke="{_colour(key)}" stroke-width="1.5" '
+            f'<polyline class="series" data-key="{escape(key)}" fill="none" '
+            f'stroke="{_colour(key)}" stroke-width="1.5" '
             f'points="{" ".join(pts)}"><title>{escape(key)}</title></polyline>'
         )
     parts.append("</svg>")

@@ -1,6 +1,8 @@
-"""The self-contained HTML report: one file, inline CSS and SVG, no script, no URL. Every
-user-supplied string (project, experiment, tags, window names, metrics, warnings) goes
-through ``html.escape``."""
+"""The self-contained HTML report: one file, inline CSS and SVG, no URL. Its one script (the
+figure's zoom, ``zoom.js``) is allowed by its hash in the page's Content-Security-Policy and
+nothing else may run or be fetched. Every user-supplied string (project, experiment, tags,
+window names, metrics, warnings) goes through ``html.escape``; the zoom's data block is JSON
+with ``<``, ``>`` and ``&`` escaped."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from wattprint.report.figure import (
     COLOURS,
     OTHER_COLOUR,
     breakdown_svg,
+    intensity_spans,
+    power_series,
     run_figure,
 )
 from wattprint.report.sentence import paper_sentence
@@ -26,6 +30,41 @@ CSS = (
     ".key{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}"
     "blockquote{background:#f6f6f6;padding:.8em 1em;margin:0}"
 )
+
+
+def zoom_script() -> str:
+    """The figure's zoom script (report/zoom.js), read once per page."""
+    from importlib import resources
+
+    return (resources.files("wattprint.report") / "zoom.js").read_text(encoding="utf-8")
+
+
+def zoom_script_hash() -> str:
+    """The CSP source that lets the zoom script, and no other, run: its SHA-256."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(zoom_script().encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def zoom_data(run: Run, timeline: TimelineData, max_points: int = 4000) -> str:
+    """The finer series the zoom redraws from, as a JSON data block (never executed; ``<``,
+    ``>`` and ``&`` escaped so no name can close the element)."""
+    import json
+
+    from wattprint.records.context import parse_iso_utc
+
+    series = power_series(timeline, max_points)
+    spans = intensity_spans(run, parse_iso_utc(run.started_at).timestamp())
+    doc = {
+        "t": [float(f"{t:.9g}") for t in series.t_s],
+        "w": {k: [float(f"{w:.6g}") for w in v] for k, v in series.power_w.items()},
+        "i": [[a, b, g] for a, b, g in spans],
+    }
+    text = json.dumps(doc, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="power-data">{text}</script>'
 
 
 def _row(*cells: str, numeric: tuple[int, ...] = ()) -> str:
@@ -56,7 +95,7 @@ def render_html(
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">",
+        f"style-src 'unsafe-inline'; img-src data:; script-src '{zoom_script_hash()}'\">",
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f"<p>Run <code>{e(run.run_id)}</code> on {e(run.host or '?')}, started "
@@ -91,11 +130,16 @@ def render_html(
         )
         out += [
             "<h2>Power over time</h2>",
+            '<p id="zoom-controls" hidden><button id="zoom-out" type="button">Zoom out</button> '
+            '<button id="zoom-reset" type="button">Reset zoom</button> '
+            '<span id="zoom-status"></span>; drag across the plot to zoom into a stretch.</p>',
             f"<figure>{svg}",
             f"<figcaption>{legend}<br>Mean watts per device over "
             f"{len(series.t_s) - 1} intervals ({len(timeline.t_s)} stored points)"
             + ("; shaded: windows and epochs" if run.windows else "")
             + ".</figcaption></figure>",
+            zoom_data(run, timeline),
+            f"<script>{zoom_script()}</script>",
         ]
     else:
         out.append("<p>No timeline is stored for this run, so there is no figure.</p>")
