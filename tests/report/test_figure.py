@@ -104,3 +104,18 @@ def test_breakdown_bars_are_proportional_with_their_bands() -> None:
     assert float(whiskers[0][1]) == pytest.approx(500.0, abs=0.1)
     assert float(whiskers[0][0]) == pytest.approx(200 + 300 * 30 / 170, abs=0.1)
     assert "<b>" not in svg and "cpu:&lt;b&gt;" in svg
+
+
+def test_co2_bars_are_as_wide_as_their_bins_and_as_tall_as_their_co2() -> None:
+    from wattprint.report.figure import co2_bins_svg
+
+    svg = co2_bins_svg([("a <b>", 0.0, 3600.0, 0.002), ("b", 3600.0, 5400.0, 0.001)])
+    bars = re.findall(r'<rect class="co2bin" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" '
+                      r'height="([\d.]+)"', svg)  # fmt: skip
+    (x0, _, w0, h0), (x1, _, w1, h1) = ((float(v) for v in bar) for bar in bars)
+    # 5400 s over 820 px; axis top 2.5 g (2 g x 1.05 rounded up) over 120 px
+    assert (x0, w0, x1, w1) == pytest.approx(
+        (60, 820 * 2 / 3 - 1, 60 + 820 * 2 / 3, 820 / 3 - 1), abs=0.1
+    )
+    assert (h0, h1) == pytest.approx((120 * 2 / 2.5, 120 * 1 / 2.5), abs=0.1)
+    assert "a &lt;b&gt;: 2 g CO2e" in svg and "<b>" not in svg

@@ -113,3 +113,19 @@ def test_co2_in_everyday_terms_with_figure_and_source() -> None:
     assert '<td class="n">10 km</td><td>driving an average passenger car in Europe</td>' in page
     assert "175 g CO2 per km; UK government GHG conversion factors 2019" in page
     assert "In everyday terms" not in render_html(make_run(co2_kg=None), None)
+
+
+def test_co2_per_bin_is_drawn_when_the_run_has_several_bins() -> None:
+    from wattprint.records.run import IntensityBin
+
+    def hour(h: int, g: float) -> IntensityBin:
+        return IntensityBin(
+            f"2024-05-01T{h:02d}:00:00.000Z", f"2024-05-01T{h + 1:02d}:00:00.000Z",
+            1e-3, g, "fixture", "historical", 1.1e-3 * g / 1000,
+        )  # fmt: skip
+
+    run = replace(make_run(), intensity_bins=(hour(12, 300.0), hour(13, 100.0)))
+    page = render_html(run, make_timeline(5))
+    assert page.count('class="co2bin"') == 2 and "2024-05-01T13:00 UTC, 100 g/kWh" in page
+    one = render_html(replace(run, intensity_bins=(hour(12, 300.0),)), make_timeline(5))
+    assert 'class="co2bin"' not in one and "CO2 per time bin" in one  # one bin: the table only

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
 
-from wattprint.records.run import Run, TimelineData, Window
+from wattprint.records.run import IntensityBin, Run, TimelineData, Window
 
 COLOURS = {"cpu": "#1f77b4", "gpu": "#2ca02c", "ram": "#ff7f0e", "storage": "#9467bd"}
 OTHER_COLOUR = "#7f7f7f"
@@ -225,9 +225,9 @@ def breakdown_svg(parts: list[tuple[str, float, float]], width: int = 520) -> st
     return "".join(out)
 
 
-def intensity_spans(run: Run, run_start_s: float) -> list[tuple[float, float, float]]:
-    """The run's intensity bins as ``(from_s, to_s, g_per_kwh)`` since the run started; none
-    when the run had one static value all along (a flat line says nothing)."""
+def bins_at(run: Run, run_start_s: float) -> list[tuple[float, float, IntensityBin]]:
+    """The run's intensity bins with their start and end in seconds since the run started
+    (``run_start_s``: its start as a POSIX time); unreadable times are left out."""
     from wattprint.records.context import parse_iso_utc
 
     out = []
@@ -237,7 +237,14 @@ def intensity_spans(run: Run, run_start_s: float) -> list[tuple[float, float, fl
             z = parse_iso_utc(b.end).timestamp() - run_start_s
         except ValueError:
             continue
-        out.append((a, z, b.intensity_g_per_kwh))
+        out.append((a, z, b))
+    return out
+
+
+def intensity_spans(run: Run, run_start_s: float) -> list[tuple[float, float, float]]:
+    """The run's intensity bins as ``(from_s, to_s, g_per_kwh)`` since the run started; none
+    when the run had one static value all along (a flat line says nothing)."""
+    out = [(a, z, b.intensity_g_per_kwh) for a, z, b in bins_at(run, run_start_s)]
     return out if len({g for _, _, g in out}) > 1 else []
 
 
@@ -250,3 +257,36 @@ def run_figure(run: Run, timeline: TimelineData, max_points: int = 600) -> tuple
     start_s = parse_iso_utc(run.started_at).timestamp()
     svg = power_svg(series, run.windows, start_s, intensity=intensity_spans(run, start_s))
     return svg, series
+
+
+def co2_bins_svg(bins: Sequence[tuple[str, float, float, float]], width: int = 900) -> str:
+    """CO2 per time bin as bars over time: ``(label, from_s, to_s, co2_kg)`` each, a bar as
+    wide as its bin and as tall as its CO2, its label and figure in a tooltip."""
+    left, right, top, height = 60, 20, 10, 160
+    ph, pw = height - top - 30, width - left - right
+    t0 = min((a for _, a, _, _ in bins), default=0.0)
+    t1 = max((b for _, _, b, _ in bins), default=1.0)
+    span = (t1 - t0) or 1.0
+    top_g = _nice_step(max((kg for *_, kg in bins), default=0.0) * 1000 * 1.05)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="CO2 per time bin">',
+        f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#999"/>',
+        f'<text x="{left - 6}" y="{top + 10}" font-size="11" text-anchor="end">{top_g:g} g</text>',
+        f'<text x="{left - 6}" y="{top + ph}" font-size="11" text-anchor="end">0</text>',
+    ]
+    for label, a, b, kg in bins:
+        x0 = left + (a - t0) / span * pw
+        bar_w = max(1.0, (b - a) / span * pw - 1)
+        bar_h = kg * 1000 / top_g * ph
+        out.append(
+            f'<rect class="co2bin" x="{x0:.1f}" y="{top + ph - bar_h:.1f}" width="{bar_w:.1f}" '
+            f'height="{bar_h:.1f}" fill="#8c564b"><title>{escape(label)}: '
+            f"{kg * 1000:.4g} g CO2e</title></rect>"
+        )
+    out.append(
+        f'<text x="{left}" y="{height - 6}" font-size="11">{escape(bins[0][0]) if bins else ""}'
+        f'</text><text x="{left + pw}" y="{height - 6}" font-size="11" text-anchor="end">'
+        f"{escape(bins[-1][0]) if bins else ''}</text></svg>"
+    )
+    return "".join(out)

@@ -14,7 +14,9 @@ from wattprint.records.run import Run, TimelineData
 from wattprint.report.figure import (
     COLOURS,
     OTHER_COLOUR,
+    bins_at,
     breakdown_svg,
+    co2_bins_svg,
     intensity_spans,
     power_series,
     run_figure,
@@ -187,8 +189,15 @@ def render_html(
             )
         out.append("</table>")
     if run.intensity_bins:
+        out.append("<h2>CO2 per time bin</h2>")
+        if len(run.intensity_bins) > 1:
+            out.append(
+                f"<figure>{co2_bins_svg(_bin_bars(run))}<figcaption>Bars: CO2e per "
+                "bin (energy x PUE x the bin's intensity); hover for figures."
+                "</figcaption></figure>"
+            )
         out.append(
-            "<h2>CO2 per time bin</h2><table><tr><th>from</th><th>to</th><th>energy</th>"
+            "<table><tr><th>from</th><th>to</th><th>energy</th>"
             "<th>intensity</th><th>source</th><th>CO2e</th></tr>"
         )
         for b in run.intensity_bins:
@@ -284,3 +293,14 @@ def _hours_table(run: Run, hours: list[HourCO2] | None) -> list[str]:
         out.append(_row(e(h.start[11:16]), e(mass(h.co2_kg)), ratio, e(mark), numeric=(1, 2)))
     out.append("</table>")
     return out
+
+
+def _bin_bars(run: Run) -> list[tuple[str, float, float, float]]:
+    """The run's intensity bins as ``(label, from_s, to_s, co2_kg)``, seconds since its start."""
+    from wattprint.records.context import parse_iso_utc
+
+    start_s = parse_iso_utc(run.started_at).timestamp()
+    return [
+        (f"{b.start[:16]} UTC, {b.intensity_g_per_kwh:.0f} g/kWh", a, z, b.co2_kg)
+        for a, z, b in bins_at(run, start_s)
+    ]
