@@ -43,7 +43,7 @@ def test_three_hour_run_sums_energy_times_intensity_per_bin(
 ) -> None:
     provider = HourlyProvider()
     monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "test")
-    monkeypatch.setattr("wattprint.carbon.plan._provider", lambda settings: provider)
+    monkeypatch.setattr("wattprint.carbon.plan.live_provider", lambda settings: provider)
     pc = intel_two_socket(tmp_path / "sys")
     hw = HardwareOptions(powercap_dir=pc.class_dir, storage=False, gpu=False)
     tracker = wattprint.Tracker(
@@ -97,7 +97,7 @@ def test_a_failing_provider_falls_back_to_the_table_with_one_warning(
             raise ProviderError("test provider: timed out after 3 s")
 
     monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "test")
-    monkeypatch.setattr("wattprint.carbon.plan._provider", lambda settings: Down())
+    monkeypatch.setattr("wattprint.carbon.plan.live_provider", lambda settings: Down())
     pc = intel_two_socket(tmp_path / "sys")
     hw = HardwareOptions(powercap_dir=pc.class_dir, storage=False, gpu=False)
     tracker = wattprint.Tracker(
@@ -174,7 +174,7 @@ def test_a_window_is_priced_with_the_runs_own_bins(
     bundled yearly value it had when it closed."""
     provider = HourlyProvider()
     monkeypatch.setenv("WATTPRINT_INTENSITY_PROVIDER", "test")
-    monkeypatch.setattr("wattprint.carbon.plan._provider", lambda settings: provider)
+    monkeypatch.setattr("wattprint.carbon.plan.live_provider", lambda settings: provider)
     pc = intel_two_socket(tmp_path / "sys")
     hw = HardwareOptions(powercap_dir=pc.class_dir, storage=False, gpu=False)
     tracker = wattprint.Tracker(
