@@ -1,5 +1,6 @@
 """Command line: ``wattprint devices | run | runs | show | timeline | report | suggest |
-compare-runs | summary | verify | export | import | intensity | zones | compare | settings``.
+compare-runs | summary | esg | dashboard | verify | export | import | intensity | zones |
+compare | settings``.
 
 Bad input exits 2 with one line on stderr that says what to do instead.
 """
@@ -42,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "timeline": ("wattprint.cli.views", "add_parsers", "timeline"),
     "report": ("wattprint.cli.report_cmd", "add_parser", "report"),
     "suggest": ("wattprint.cli.suggest_cmd", "add_parser", "suggest"),
+    "esg": ("wattprint.cli.esg_cmd", "add_parser", "esg"),
+    "dashboard": ("wattprint.cli.dashboard_cmd", "add_parser", "dashboard"),
     "settings": ("wattprint.cli.settings_cmd", "add_parser", "settings"),
 }
 

@@ -114,6 +114,39 @@ def _bound(value: str | date | datetime, *, upper: bool) -> str:
         return "9999-12-31T23:59:59.999Z~" if value.year >= 9999 else "0001-01-01T00:00:00.000Z"
 
 
+def run_filter(
+    project: str | None = None,
+    tag: str | None = None,
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+    status: str | None = None,
+) -> tuple[str, list[str]]:
+    """The ``WHERE`` clause (with a leading space, or empty) and its arguments that select
+    runs by project, tag, start time and status: ``since`` inclusive, ``until`` exclusive (a
+    bare date as ``until`` includes that day); naive times are UTC. Shared by the store and
+    the read-only reader."""
+    where: list[str] = []
+    args: list[str] = []
+    if project is not None:
+        where.append("project = ?")
+        args.append(project)
+    if tag is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE value = ?)")
+        args.append(tag)
+    if since is not None:
+        where.append("started_at >= ?")
+        args.append(_bound(since, upper=False))
+    if until is not None:
+        where.append("started_at < ?")
+        args.append(_bound(until, upper=True))
+    if status is not None:
+        if status not in schema.STATUSES:
+            raise StoreError(f"unknown status {status!r}; use one of {', '.join(schema.STATUSES)}")
+        where.append("status = ?")
+        args.append(status)
+    return (" WHERE " + " AND ".join(where) if where else ""), args
+
+
 class RunStore(Database):
     """A SQLite run store. Thread-safe; open one per process.
 
@@ -369,30 +402,8 @@ class RunStore(Database):
     ) -> builtins.list[Run]:
         """Runs, newest first. ``since`` is inclusive, ``until`` exclusive (a bare date as
         ``until`` includes that day); naive times are UTC."""
-        where: builtins.list[str] = []
-        args: builtins.list[str] = []
-        if project is not None:
-            where.append("project = ?")
-            args.append(project)
-        if tag is not None:
-            where.append("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE value = ?)")
-            args.append(tag)
-        if since is not None:
-            where.append("started_at >= ?")
-            args.append(_bound(since, upper=False))
-        if until is not None:
-            where.append("started_at < ?")
-            args.append(_bound(until, upper=True))
-        if status is not None:
-            if status not in schema.STATUSES:
-                raise StoreError(
-                    f"unknown status {status!r}; use one of {', '.join(schema.STATUSES)}"
-                )
-            where.append("status = ?")
-            args.append(status)
-        sql = "SELECT record FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, args = run_filter(project, tag, since, until, status)
+        sql = f"SELECT record FROM runs{where}"
         sql += " ORDER BY started_at DESC, id DESC"
         if limit is not None:
             sql += f" LIMIT {max(0, int(limit))}"

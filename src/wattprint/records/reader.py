@@ -1,0 +1,223 @@
+"""A read-only view of a run store, for servers (the dashboard) and reports over many runs.
+
+Unlike :class:`~wattprint.records.store.RunStore` it never creates, migrates, reaps or writes:
+the file is judged from its header first (``inspect_store_file``), then opened through SQLite's
+``mode=ro`` URI with ``PRAGMA query_only``, one connection per thread. The store file's bytes
+stay as they were (SQLite may create the ``-wal``/``-shm`` side files of a WAL database to
+read it, as any reader does). A store at an older schema is refused with the command that
+migrates it, rather than migrated behind the user's back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from wattprint.errors import StoreError
+from wattprint.records import store_schema as schema
+from wattprint.records.paths import inspect_store_file
+from wattprint.records.run import Run, TimelineData
+from wattprint.records.store import run_filter
+
+BUSY_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One line of a runs list, from the store's derived columns (no record parsed)."""
+
+    run_id: str
+    project: str
+    experiment: str | None
+    tags: tuple[str, ...]
+    started_at: str
+    duration_s: float | None
+    energy_kwh: float | None
+    co2_kg: float | None
+    zone: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Totals:
+    runs: int
+    energy_kwh: float
+    co2_kg: float  # of the runs with a zone
+    runs_without_zone: int
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    project: str
+    month: str  # YYYY-MM (UTC, by start)
+    runs: int
+    energy_kwh: float
+    co2_kg: float
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    project: str | None = None
+    tag: str | None = None
+    since: str | date | datetime | None = None
+    until: str | date | datetime | None = None
+    status: str | None = None
+
+    def sql(self) -> tuple[str, list[str]]:
+        return run_filter(self.project, self.tag, self.since, self.until, self.status)
+
+
+class StoreReader:
+    """Read-only access to the run store at ``path``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        if not self.path.exists():
+            raise StoreError(f"no run store at {self.path}; record a run first or pass --db PATH")
+        inspect_store_file(self.path)
+        with open(self.path, "rb") as f:
+            header = f.read(100)
+        version = int.from_bytes(header[60:64], "big") if len(header) == 100 else 0
+        if version != len(schema.MIGRATIONS):
+            raise StoreError(
+                f"{self.path} is at schema version {version}, this wattprint reads "
+                f"{len(schema.MIGRATIONS)}; run `wattprint runs --db {self.path}` once to "
+                "migrate it (this view never writes to the store)"
+            )
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._conn()  # fail now, not at the first request
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+            try:
+                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+                conn.execute("PRAGMA query_only = ON")
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    def _query(
+        self, sql: str, args: list[str] | tuple[object, ...] = ()
+    ) -> list[tuple[object, ...]]:
+        try:
+            return list(self._conn().execute(sql, args).fetchall())
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._conns:
+                conn.close()
+            self._conns.clear()
+
+    def __enter__(self) -> StoreReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- queries ---------------------------------------------------------------------------
+    def rows(self, f: RunFilter, limit: int = 100, offset: int = 0) -> list[RunRow]:
+        """Runs matching ``f``, newest first, ``limit`` from ``offset``."""
+        where, args = f.sql()
+        found = self._query(
+            "SELECT id, project, experiment, tags, started_at, duration_s, energy_kwh, co2_kg, "
+            f"zone, status FROM runs{where} ORDER BY started_at DESC, id DESC "
+            f"LIMIT {max(0, int(limit))} OFFSET {max(0, int(offset))}",
+            args,
+        )
+        out = []
+        for r in found:
+            try:
+                tags = tuple(str(t) for t in json.loads(str(r[3])))
+            except (ValueError, TypeError):
+                tags = ()
+            out.append(
+                RunRow(
+                    str(r[0]),
+                    str(r[1]),
+                    _str(r[2]),
+                    tags,
+                    str(r[4]),
+                    _num(r[5]),
+                    _num(r[6]),
+                    _num(r[7]),
+                    _str(r[8]),
+                    str(r[9]),
+                )
+            )
+        return out
+
+    def totals(self, f: RunFilter) -> Totals:
+        where, args = f.sql()
+        ((n, kwh, kg, no_zone),) = self._query(
+            "SELECT count(*), total(energy_kwh), total(co2_kg), "
+            f"sum(CASE WHEN co2_kg IS NULL THEN 1 ELSE 0 END) FROM runs{where}",
+            args,
+        )
+        return Totals(_int(n), _num(kwh) or 0.0, _num(kg) or 0.0, _int(no_zone))
+
+    def projects(self) -> list[str]:
+        return [str(r[0]) for r in self._query("SELECT DISTINCT project FROM runs ORDER BY 1")]
+
+    def tags(self) -> list[str]:
+        return [
+            str(r[0])
+            for r in self._query(
+                "SELECT DISTINCT value FROM runs, json_each(runs.tags) ORDER BY 1 LIMIT 500"
+            )
+        ]
+
+    def months(self, f: RunFilter) -> list[MonthTotal]:
+        """Totals per project and month of start (UTC), oldest first."""
+        where, args = f.sql()
+        return [
+            MonthTotal(str(p), str(m), _int(n), _num(kwh) or 0.0, _num(kg) or 0.0)
+            for p, m, n, kwh, kg in self._query(
+                "SELECT project, substr(started_at, 1, 7), count(*), total(energy_kwh), "
+                f"total(co2_kg) FROM runs{where} GROUP BY 1, 2 ORDER BY 1, 2",
+                args,
+            )
+        ]
+
+    def get(self, run_id: str) -> Run | None:
+        """The run with exactly this id, or None."""
+        found = self._query("SELECT record FROM runs WHERE id = ?", (run_id,))
+        return Run.from_dict(json.loads(str(found[0][0]))) if found else None
+
+    def runs(self, f: RunFilter) -> list[Run]:
+        """Every run matching ``f``, as full records, oldest first (for period reports)."""
+        where, args = f.sql()
+        found = self._query(f"SELECT record FROM runs{where} ORDER BY started_at, id", args)
+        return [Run.from_dict(json.loads(str(r[0]))) for r in found]
+
+    def timeline(self, run_id: str) -> TimelineData | None:
+        try:
+            return schema.read_timeline(self._conn(), run_id)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
+
+
+def _num(v: object) -> float | None:
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def _int(v: object) -> int:
+    return int(v) if isinstance(v, (int, float)) else 0
+
+
+def _str(v: object) -> str | None:
+    return None if v is None else str(v)
