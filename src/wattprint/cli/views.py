@@ -292,25 +292,14 @@ def timeline(args: argparse.Namespace) -> int:
 def compare_runs(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from wattprint.records.efficiency import efficiency
+    from wattprint.records.efficiency import efficiency, final_accuracy
 
     with open_store(args.db) as store:
         runs = [store.get(r) for r in args.runs]
     rows = []
     for r in runs:
         e = efficiency(r)
-        final = (
-            next(
-                (
-                    w.metrics[e.accuracy_metric]
-                    for w in reversed(r.windows)
-                    if e.accuracy_metric in w.metrics
-                ),
-                None,
-            )
-            if e.accuracy_metric
-            else None
-        )
+        final = final_accuracy(r, e)
         rows.append((r, e, final))
     if args.json:
         doc = [

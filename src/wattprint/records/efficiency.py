@@ -79,3 +79,17 @@ def efficiency(run: Run) -> Efficiency:
         kwh_per_accuracy_point=train_kwh / gained if gained and gained > 0 else None,
         outside_windows_kwh=outside_windows_kwh(run),
     )
+
+
+def final_accuracy(run: Run, e: Efficiency) -> float | None:
+    """The last value of the run's accuracy metric (``e.accuracy_metric``), if it has one."""
+    if not e.accuracy_metric:
+        return None
+    return next(
+        (
+            w.metrics[e.accuracy_metric]
+            for w in reversed(run.windows)
+            if e.accuracy_metric in w.metrics
+        ),
+        None,
+    )

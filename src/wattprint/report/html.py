@@ -87,18 +87,21 @@ def render_html(
     max_points: int = 600,
     suggestions: list[Suggestion] | None = None,
     hours: list[HourCO2] | None = None,
+    nav: str = "",
 ) -> str:
     """The page for ``run`` (its ``timeline`` as stored, or None: no figure; ``other_zones``:
     the same energy in other grids, from ``carbon.compare.in_zones``; ``suggestions``: from
     ``report.suggest.suggestions``; ``hours``: the run at each hour of its day, from
-    ``carbon.compare.at_hours``, or None: not asked)."""
+    ``carbon.compare.at_hours``, or None: not asked; ``nav``: trusted HTML put first in the body,
+    the dashboard's links)."""
     e = escape
     title = f"wattprint — {run.project}" + (f" / {run.experiment}" if run.experiment else "")
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
         f"style-src 'unsafe-inline'; img-src data:; script-src '{zoom_script_hash()}'\">",
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{e(title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head>"
+        f"<body>{nav}",
         f"<h1>{e(title)}</h1>",
         f"<p>Run <code>{e(run.run_id)}</code> on {e(run.host or '?')}, started "
         f"{e(run.started_at)}, {e(duration(run.duration_s))}, status {e(run.status)}"

@@ -1,0 +1,1 @@
+"""``wattprint dashboard``: a local, read-only web view of the run store (stdlib WSGI)."""
