@@ -122,7 +122,7 @@ def month_bars_svg(months: list[MonthTotal], width: int = 700) -> str:
     """One project's energy per month as bars, the CO2e in each bar's tooltip."""
     left, top, height = 70, 10, 150
     ph = height - top - 30
-    slot = (width - left - 10) / max(1, len(months))
+    slot = min(80.0, (width - left - 10) / max(1, len(months)))
     top_kwh = max((m.energy_kwh for m in months), default=0.0) or 1.0
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='{width}' "
@@ -146,6 +146,13 @@ def month_bars_svg(months: list[MonthTotal], width: int = 700) -> str:
     return "".join(out)
 
 
+def _month_co2(m: MonthTotal) -> str:
+    if m.runs_without_zone == m.runs:
+        return "— (no zone)"
+    note = f" ({m.runs_without_zone} runs without a zone)" if m.runs_without_zone else ""
+    return escape(mass(m.co2_kg) + note)
+
+
 def projects_page(months: list[MonthTotal]) -> str:
     e = escape
     by_project: dict[str, list[MonthTotal]] = {}
@@ -165,7 +172,7 @@ def projects_page(months: list[MonthTotal]) -> str:
             *(
                 f"<tr><td>{e(m.month)}</td><td class='n'>{m.runs}</td>"
                 f"<td class='n'>{e(energy(m.energy_kwh))}</td>"
-                f"<td class='n'>{e(mass(m.co2_kg))}</td></tr>"
+                f"<td class='n'>{_month_co2(m)}</td></tr>"
                 for m in rows
             ),
             "</table>",

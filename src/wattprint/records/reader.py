@@ -57,7 +57,8 @@ class MonthTotal:
     month: str  # YYYY-MM (UTC, by start)
     runs: int
     energy_kwh: float
-    co2_kg: float
+    co2_kg: float  # of the runs with a zone
+    runs_without_zone: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,9 @@ class StoreReader:
         if conn is None:
             uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
             try:
-                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+                conn = sqlite3.connect(
+                    uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                )  # used by the thread that opened it; closed by close() from any
                 conn.execute("PRAGMA query_only = ON")
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             except sqlite3.Error as exc:
@@ -185,10 +188,11 @@ class StoreReader:
         """Totals per project and month of start (UTC), oldest first."""
         where, args = f.sql()
         return [
-            MonthTotal(str(p), str(m), _int(n), _num(kwh) or 0.0, _num(kg) or 0.0)
-            for p, m, n, kwh, kg in self._query(
+            MonthTotal(str(p), str(m), _int(n), _num(kwh) or 0.0, _num(kg) or 0.0, _int(nz))
+            for p, m, n, kwh, kg, nz in self._query(
                 "SELECT project, substr(started_at, 1, 7), count(*), total(energy_kwh), "
-                f"total(co2_kg) FROM runs{where} GROUP BY 1, 2 ORDER BY 1, 2",
+                "total(co2_kg), sum(CASE WHEN co2_kg IS NULL THEN 1 ELSE 0 END) "
+                f"FROM runs{where} GROUP BY 1, 2 ORDER BY 1, 2",
                 args,
             )
         ]

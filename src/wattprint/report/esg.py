@@ -115,14 +115,17 @@ def _exclusion(run: Run) -> str | None:
     return None
 
 
-def _licence(zone: str) -> str:
+def _licence(zone: str, label: str) -> str:
+    """The licence of the bundled row the run used; a live provider's data is under its own
+    terms (the run's source label differs from the bundled row's)."""
     from wattprint.carbon import zones
     from wattprint.errors import ConfigError
 
     try:
-        return zones.intensity(zone).licence or "?"
+        bundled = zones.intensity(zone)
     except ConfigError:
         return "?"
+    return bundled.licence or "?" if bundled.label == label else "the live provider's terms"
 
 
 def run_row(run: Run, factors: list[ContractFactor]) -> tuple[EsgRow, list[FactorUse]]:
@@ -141,7 +144,9 @@ def run_row(run: Run, factors: list[ContractFactor]) -> tuple[EsgRow, list[Facto
         for f in used
     ]
     market = sum(u.market_co2_kg for u in uses) + (1 - covered) * location
-    measured = sum(c.energy_kwh for c in run.components if c.provenance in MEASURED)
+    parts = sum(c.energy_kwh for c in run.components)
+    measured_part = sum(c.energy_kwh for c in run.components if c.provenance in MEASURED)
+    measured = run.energy_kwh * measured_part / parts if parts > 0 else 0.0
     band = run.energy_kwh * run.uncertainty_pct / 100
     row = EsgRow(
         run.project,
@@ -188,7 +193,7 @@ def esg_report(
         assert run.zone is not None
         cloud += ":" in run.zone
         label = run.intensity_source or "?"
-        skey = (label, _licence(run.zone))
+        skey = (label, _licence(run.zone, label))
         old = sources.get(skey)
         sources[skey] = SourceUse(
             label,
