@@ -146,3 +146,14 @@ def test_bad_input_is_one_line_before_anything_is_read(
     assert main(["esg", "--db", str(db), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_the_stores_fast_rows_equal_the_records(db: Path) -> None:
+    """The report reads columns and the components table, not the records: same inputs."""
+    from wattprint.records.reader import EsgInput
+
+    with StoreReader(db) as reader:
+        f = RunFilter(since="2026-01-01", until="2026-12-31")
+        fast = reader.esg_inputs(f)
+        slow = [EsgInput.of_run(r) for r in reader.runs(f)]
+    assert fast == slow and len(fast) == 6

@@ -60,7 +60,7 @@ def esg(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     with StoreReader(args.db or default_db_path()) as reader:
-        runs = reader.runs(RunFilter(project=args.project, since=start, until=end))
+        runs = reader.esg_inputs(RunFilter(project=args.project, since=start, until=end))
     report = esg_report(runs, start, end, args.project, factors)
     render = {"text": esg_text, "csv": esg_csv, "html": esg_html}[args.format]
     content = render(report)

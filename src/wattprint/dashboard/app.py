@@ -176,7 +176,7 @@ class Dashboard:
         if end < start:
             raise HttpError("400 Bad Request", "'to' is before 'from'")
         project = (query.get("project") or [""])[0] or None
-        runs = self.reader.runs(RunFilter(project=project, since=start, until=end))
+        runs = self.reader.esg_inputs(RunFilter(project=project, since=start, until=end))
         report = esg_report(runs, start, end, project)
         form = (
             "<form method='get' action='/esg'>"

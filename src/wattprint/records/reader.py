@@ -24,6 +24,8 @@ from wattprint.records.paths import inspect_store_file
 from wattprint.records.run import Run, TimelineData
 from wattprint.records.store import run_filter
 
+MEASURED = ("measured", "integrated")  # provenances of energy read from a sensor
+
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -71,6 +73,34 @@ class RunFilter:
 
     def sql(self) -> tuple[str, list[str]]:
         return run_filter(self.project, self.tag, self.since, self.until, self.status)
+
+
+@dataclass(frozen=True)
+class EsgInput:
+    """What the period report needs of one run: read from the store's columns for speed
+    (``StoreReader.esg_inputs``) or taken from a record (:meth:`of_run`)."""
+
+    run_id: str
+    project: str
+    started_at: str
+    status: str
+    energy_kwh: float
+    pue: float
+    co2_kg: float | None
+    zone: str | None
+    intensity_source: str | None
+    uncertainty_pct: float
+    measured_fraction: float  # of the components' energy, from measuring sensors
+
+    @classmethod
+    def of_run(cls, run: Run) -> EsgInput:
+        parts = sum(c.energy_kwh for c in run.components)
+        measured = sum(c.energy_kwh for c in run.components if c.provenance in MEASURED)
+        return cls(
+            run.run_id, run.project, run.started_at, run.status, run.energy_kwh, run.pue,
+            run.co2_kg, run.zone, run.intensity_source, run.uncertainty_pct,
+            measured / parts if parts > 0 else 0.0,
+        )  # fmt: skip
 
 
 class StoreReader:
@@ -207,6 +237,37 @@ class StoreReader:
         where, args = f.sql()
         found = self._query(f"SELECT record FROM runs{where} ORDER BY started_at, id", args)
         return [Run.from_dict(json.loads(str(r[0]))) for r in found]
+
+    def esg_inputs(self, f: RunFilter) -> list[EsgInput]:
+        """What the Scope 2 report needs of each run matching ``f``, oldest first, from the
+        columns and the components table (no record parsed: 10,000 runs in tens of ms)."""
+        where, args = f.sql()
+        marks = ", ".join("?" for _ in MEASURED)
+        found = self._query(
+            "SELECT id, project, started_at, status, energy_kwh, pue, co2_kg, zone, "
+            "intensity_source, uncertainty_pct, "
+            "(SELECT total(energy_kwh) FROM components c WHERE c.run_id = runs.id "
+            f"AND c.provenance IN ({marks})), "
+            "(SELECT total(energy_kwh) FROM components c WHERE c.run_id = runs.id) "
+            f"FROM runs{where} ORDER BY started_at, id",
+            [*MEASURED, *args],
+        )
+        return [
+            EsgInput(
+                str(r[0]),
+                str(r[1]),
+                str(r[2]),
+                str(r[3]),
+                _num(r[4]) or 0.0,
+                _num(r[5]) or 1.0,
+                _num(r[6]),
+                _str(r[7]),
+                _str(r[8]),
+                _num(r[9]) or 0.0,
+                (_num(r[10]) or 0.0) / parts if (parts := _num(r[11]) or 0.0) > 0 else 0.0,
+            )
+            for r in found
+        ]
 
     def timeline(self, run_id: str) -> TimelineData | None:
         try:

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from wattprint.carbon.contracts import ContractFactor
+from wattprint.records.reader import EsgInput
 from wattprint.records.run import Run
-
-MEASURED = ("measured", "integrated")
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ class EsgReport:
     cloud_runs: int = 0  # runs in a cloud region: Scope 3 for the customer, see methodology
 
 
-def _exclusion(run: Run) -> str | None:
+def _exclusion(run: EsgInput) -> str | None:
     if run.status == "running":
         return "still running"
     if run.status == "interrupted":
@@ -128,7 +127,7 @@ def _licence(zone: str, label: str) -> str:
     return bundled.licence or "?" if bundled.label == label else "the live provider's terms"
 
 
-def run_row(run: Run, factors: list[ContractFactor]) -> tuple[EsgRow, list[FactorUse]]:
+def run_row(run: EsgInput, factors: list[ContractFactor]) -> tuple[EsgRow, list[FactorUse]]:
     """One run's contribution, and what each factor covering it did."""
     facility = run.energy_kwh * run.pue
     location = run.co2_kg or 0.0
@@ -144,9 +143,7 @@ def run_row(run: Run, factors: list[ContractFactor]) -> tuple[EsgRow, list[Facto
         for f in used
     ]
     market = sum(u.market_co2_kg for u in uses) + (1 - covered) * location
-    parts = sum(c.energy_kwh for c in run.components)
-    measured_part = sum(c.energy_kwh for c in run.components if c.provenance in MEASURED)
-    measured = run.energy_kwh * measured_part / parts if parts > 0 else 0.0
+    measured = run.energy_kwh * run.measured_fraction
     band = run.energy_kwh * run.uncertainty_pct / 100
     row = EsgRow(
         run.project,
@@ -164,21 +161,23 @@ def run_row(run: Run, factors: list[ContractFactor]) -> tuple[EsgRow, list[Facto
 
 
 def esg_report(
-    runs: list[Run],
+    runs: list[EsgInput] | list[Run],
     start: date,
     end: date,
     project: str | None = None,
     factors: list[ContractFactor] | None = None,
 ) -> EsgReport:
     """The period's figures from ``runs`` (already selected: started in [start, end], of
-    ``project`` if given)."""
+    ``project`` if given; records or the store's lighter rows)."""
     factors = factors or []
+    licences: dict[tuple[str, str], str] = {}
     by_key: dict[tuple[str, str], EsgRow] = {}
     excluded: list[Excluded] = []
     sources: dict[tuple[str, str], SourceUse] = {}
     factor_use: dict[int, FactorUse] = {}
     cloud = 0
-    for run in runs:
+    for item in runs:
+        run = EsgInput.of_run(item) if isinstance(item, Run) else item
         reason = _exclusion(run)
         if reason is not None:
             excluded.append(
@@ -193,7 +192,9 @@ def esg_report(
         assert run.zone is not None
         cloud += ":" in run.zone
         label = run.intensity_source or "?"
-        skey = (label, _licence(run.zone, label))
+        if (run.zone, label) not in licences:
+            licences[(run.zone, label)] = _licence(run.zone, label)
+        skey = (label, licences[(run.zone, label)])
         old = sources.get(skey)
         sources[skey] = SourceUse(
             label,
