@@ -49,7 +49,7 @@ def test_a_good_file() -> None:
         (HEAD + "DE,2026-01-01,2026-02-01,0,ppa,60,a\x1b[31mb\n", "control characters"),
         (
             HEAD + "DE,2026-01-01,2026-06-30,0,ppa,70,\nDE,2026-06-01,2026-12-31,0,rec,40,\n",
-            "lines 2, 3 cover DE on the same days with 110 %",
+            "lines 2, 3 cover DE on 2026-06-01 with 110 %",
         ),
     ],
 )
@@ -93,3 +93,17 @@ def test_no_input_raises_anything_but_a_config_error(rows: list[list[str]]) -> N
             assert 0 <= f.g_per_kwh <= 2000 and 0 <= f.share_pct <= 100 and f.start <= f.end
     except ConfigError as exc:
         assert "\n" not in str(exc)
+
+
+def test_shares_are_checked_day_by_day() -> None:
+    halves = HEAD + (
+        "DE,2026-01-01,2026-01-15,0,ppa,50,\n"
+        "DE,2026-01-16,2026-01-31,0,ppa,50,\n"
+        "DE,2026-01-01,2026-01-31,300,supplier,50,\n"
+    )
+    assert len(parse_factors(halves)) == 3  # every day adds up to 100 %
+    many = HEAD + "".join(
+        f"DE,{date.fromordinal(738000 + i)},{date.fromordinal(738000 + i)},0,rec,100,\n"
+        for i in range(20_000)
+    )
+    assert len(parse_factors(many)) == 20_000  # a sweep, not every pair

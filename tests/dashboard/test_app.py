@@ -119,3 +119,45 @@ def test_the_store_file_is_unchanged_and_never_migrated(store_path: Path, tmp_pa
     with pytest.raises(StoreError, match="no run store"):
         StoreReader(tmp_path / "missing.sqlite3")
     assert not (tmp_path / "missing.sqlite3").exists()
+
+
+def test_many_requests_leave_no_connection_behind(app: Dashboard) -> None:
+    """The server runs each request in a new thread: none may keep a connection open."""
+    import os
+    import threading
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    get(app, "/")
+    before = fds()
+    for _ in range(60):
+        t = threading.Thread(target=get, args=(app, "/run/run-a1-000001"))
+        t.start()
+        t.join()
+    assert fds() <= before + 2
+
+
+def test_dates_offsets_and_odd_ids(app: Dashboard, store_path: Path) -> None:
+    # a compact date is the same whole day as the dashed one
+    assert _ids(get(app, "/?until=20260301")[2]) == _ids(get(app, "/?until=2026-03-01")[2])
+    assert len(_ids(get(app, "/?until=2026-03-01")[2])) == 4
+    assert get(app, "/?offset=" + "9" * 30)[0] == "400 Bad Request"
+    assert get(app, "/run/%ff")[0] in ("404 Not Found", "400 Bad Request")
+
+
+def test_a_reader_opens_a_store_that_is_being_written(tmp_path: Path) -> None:
+    from tests.records.store_helpers import make_run
+    from wattprint.records.store import RunStore
+
+    path = tmp_path / "live.sqlite3"
+    with RunStore(path) as store:  # open, in WAL mode, header on disk not yet written back
+        store.begin(make_run("live-000001", status="running"))
+        with StoreReader(path) as reader:
+            assert [r.run_id for r in reader.rows(reader_filter())] == ["live-000001"]
+
+
+def reader_filter() -> Any:
+    from wattprint.records.reader import RunFilter
+
+    return RunFilter()

@@ -120,3 +120,35 @@ def test_the_cli_serves_on_loopback_and_refuses_a_bad_port(store_path: Path) -> 
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_runs_with_odd_ids_open_from_their_links(tmp_path: Path) -> None:
+    """Imported records may carry any printable id: the links percent-encode it."""
+    import re
+    import urllib.request
+
+    from tests.records.store_helpers import make_run
+    from wattprint.records.store import RunStore
+
+    path = tmp_path / "odd.sqlite3"
+    ids = ["café-run", "a?b#c", "x/y", "q'uote\"d"]
+    with RunStore(path) as store:
+        for i, run_id in enumerate(ids):
+            store.finish(make_run(run_id, started_at=f"2026-01-0{i + 1}T00:00:00.000Z"))
+    with StoreReader(path) as reader:
+        server = make(reader, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        try:
+            with urllib.request.urlopen(base + "/", timeout=10) as resp:
+                listing = resp.read().decode()
+            import html
+
+            hrefs = [html.unescape(h) for h in re.findall(r"href='(/run/[^']+)'", listing)]
+            assert len(hrefs) == 4
+            for href in hrefs:
+                with urllib.request.urlopen(base + href, timeout=10) as resp:
+                    assert resp.status == 200
+        finally:
+            server.shutdown()
+            server.server_close()

@@ -130,3 +130,15 @@ def test_co2_per_bin_is_drawn_when_the_run_has_several_bins() -> None:
     assert page.count('class="co2bin"') == 2 and "2024-05-01T13:00 UTC, 100 g/kWh" in page
     one = render_html(replace(run, intensity_bins=(hour(12, 300.0),)), make_timeline(5))
     assert 'class="co2bin"' not in one and "CO2 per time bin" in one  # one bin: the table only
+
+
+def test_an_infinite_reading_draws_as_zero_and_keeps_the_zoom_data_valid() -> None:
+    import json
+
+    from wattprint.records.run import TimelineData
+
+    tl = TimelineData((0.0, 1.0, 2.0), {"cpu": (0.0, float("inf"), float("inf"))})
+    page = render_html(make_run(), tl)
+    (block,) = re.findall(r'id="power-data">(.*?)</script>', page)
+    assert json.loads(block)["w"]["cpu"] == [0.0, 0.0]
+    assert "inf" not in page.split("<svg", 1)[1].split("</svg>", 1)[0]

@@ -33,6 +33,7 @@ def _run(components: tuple[ComponentEnergy, ...], **kw: Any) -> Run:
 
 
 PLACES = [
+    Place("aws:us-east-1", "AWS us-east-1", "US", 400.0, "fixture", 2024),  # the runs' zone
     Place("aws:a", "AWS a", "US", 100.0, "fixture", 2024),
     Place("aws:b", "AWS b", "SE", 20.0, "fixture", 2024),
     Place("aws:c", "AWS c", "US", 390.0, "fixture", 2024),  # under 10 % cleaner: not worth it
@@ -96,6 +97,7 @@ def test_a_run_on_a_country_grid_gets_a_cleaner_cloud_region_there() -> None:
         Place("gcp:de", "GCP de", "DE", 200.0, "fixture", 2024),
         Place("aws:de", "AWS de", "DE", 300.0, "fixture", 2024),
         Place("gcp:no", "GCP no", "NO", 10.0, "fixture", 2024),  # another country: not offered
+        Place("DE", "Germany", "DE", 400.0, "fixture", 2024),  # the run's own zone, annual
     ]
     cpu_only = (_c("cpu", "cpu", 1.0),)
     (found,) = suggestions(_run(cpu_only, zone="DE", co2_kg=0.48), places=places)
@@ -125,17 +127,20 @@ def test_a_lean_run_gets_no_advice() -> None:
         _c("cpu", "cpu", 0.6),
         _c("ram", "dram", 0.1),
     )  # busy GPU under half the energy, RAM 10 %, already in the cleanest place
-    assert suggestions(_run(lean), places=[PLACES[2]]) == []
+    assert suggestions(_run(lean), places=[*PLACES[:1], PLACES[3]]) == []
 
 
 def test_bundled_regions_offer_a_cleaner_us_region_for_us_east_1() -> None:
     from wattprint.carbon import zones
 
     here = zones.intensity("aws:us-east-1").intensity_g_per_kwh
-    run = _run(GPU_JOB, intensity_g_per_kwh=here, co2_kg=1.56 * 1.2 * here / 1000)
+    # a live hourly figure far above the annual one must not inflate the saving
+    run = _run(GPU_JOB, intensity_g_per_kwh=900.0, co2_kg=1.56 * 1.2 * 0.9)
     regions = [s for s in suggestions(run) if s.kind == "region"]
     assert regions and all(s.advice.startswith("run in aws:") for s in regions)
     near = next(s for s in regions if "same country" in s.advice)
     code = near.advice.split(" ")[2]
     assert zones.lookup_zone(code).parent == "US"
-    assert zones.intensity(code).intensity_g_per_kwh <= 0.9 * here
+    there = zones.intensity(code).intensity_g_per_kwh
+    assert there <= 0.9 * here
+    assert near.saving_kg == pytest.approx(1.56 * 1.2 * (here - there) / 1000)

@@ -126,16 +126,38 @@ def parse_factors(text: str, name: str = "factors") -> list[ContractFactor]:
             )
     except csv.Error as exc:
         raise ConfigError(f"{name}:{reader.line_num}: {exc}") from None
-    for f in out:
-        overlapping = [g for g in out if g.zone == f.zone and g.start <= f.end and f.start <= g.end]
-        total = sum(g.share_pct for g in overlapping)
-        if total > 100.0 + 1e-9:
-            lines = ", ".join(str(g.line) for g in overlapping)
-            raise ConfigError(
-                f"{name}: lines {lines} cover {f.zone} on the same days with {total:g} % in all; "
-                "shares of one zone and period may add up to 100 % at most"
-            )
+    _check_shares(out, name)
     return out
+
+
+def _check_shares(factors: list[ContractFactor], name: str) -> None:
+    """No zone has instruments covering more than 100 % of any day: a sweep over each zone's
+    start and end days (n log n, so a 1 MiB file is checked at once)."""
+    from datetime import timedelta
+
+    by_zone: dict[str, list[ContractFactor]] = {}
+    for f in factors:
+        by_zone.setdefault(f.zone, []).append(f)
+    for zone, group in by_zone.items():
+        # +share on its first day, -share the day after its last; ends sort before starts
+        events = sorted(
+            [(f.start, 1, f) for f in group] + [(f.end + timedelta(days=1), 0, f) for f in group],
+            key=lambda e: (e[0], e[1]),
+        )
+        total, active = 0.0, set[int]()
+        for day, kind, f in events:
+            if kind == 0:
+                total -= f.share_pct
+                active.discard(f.line)
+                continue
+            total += f.share_pct
+            active.add(f.line)
+            if total > 100.0 + 1e-9:
+                lines = ", ".join(str(n) for n in sorted(active))
+                raise ConfigError(
+                    f"{name}: lines {lines} cover {zone} on {day} with {total:g} % in all; "
+                    "shares of one zone and day may add up to 100 % at most"
+                )
 
 
 def read_factors(path: str) -> list[ContractFactor]:

@@ -80,13 +80,13 @@ def report(args: argparse.Namespace) -> int:
         if args.zones is not None:
             raise UsageError(f"--zones: {exc}") from None
         other_zones = in_zones(run.energy_kwh, run.pue, DEFAULT_ZONES)  # a stored zone gone
+    if figure_only and (timeline is None or len(timeline.t_s) < 2):
+        raise UsageError(f"run {run.run_id[:12]} has no timeline stored, so no figure")
     from wattprint.cli.suggest_cmd import best_start_for
     from wattprint.report.suggest import suggestions
 
     found = suggestions(run, best_start_for(run) if args.forecast else None)
     hours = _hours(run) if args.hours else None
-    if figure_only and (timeline is None or len(timeline.t_s) < 2):
-        raise UsageError(f"run {run.run_id[:12]} has no timeline stored, so no figure")
     pages: list[tuple[str, str | bytes]] = []
     if args.svg is not None and timeline is not None:
         from wattprint.report.figure import run_figure

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,6 +23,7 @@ from wattprint.records.reader import RunFilter, StoreReader
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 STATUSES = ("running", "finished", "failed", "interrupted")
 MAX_COMPARE = 12
+MAX_OFFSET = 10**9
 
 
 class HttpError(Exception):
@@ -63,14 +65,17 @@ class Dashboard:
                 raise HttpError("400 Bad Request", f"unexpected Host {host!r}")
             if method not in ("GET", "HEAD"):
                 raise HttpError("405 Method Not Allowed", "the dashboard only reads")
-            query = parse_qs(str(environ.get("QUERY_STRING", "")), max_num_fields=100)
-            status, body = "200 OK", self.route(str(environ.get("PATH_INFO", "/")), query)
+            try:
+                query = parse_qs(str(environ.get("QUERY_STRING", "")), max_num_fields=100)
+                # WSGI hands the path over as latin-1 text of the raw bytes: back to UTF-8
+                path = str(environ.get("PATH_INFO", "/")).encode("latin-1").decode("utf-8")
+            except (ValueError, UnicodeError) as exc:  # too many fields, not UTF-8
+                raise HttpError("400 Bad Request", str(exc)) from None
+            status, body = "200 OK", self.route(path, query)
         except HttpError as exc:
             status, body = exc.status, pages.error_page(exc.status, str(exc))
         except StoreError as exc:
             status, body = "500 Internal Server Error", pages.error_page("Store error", str(exc))
-        except ValueError as exc:  # parse_qs: too many fields
-            status, body = "400 Bad Request", pages.error_page("Bad request", str(exc))
         data = body.encode("utf-8")
         headers = [
             ("Content-Type", "text/html; charset=utf-8"),
@@ -86,7 +91,7 @@ class Dashboard:
     def route(self, path: str, query: dict[str, list[str]]) -> str:
         if path == "/":
             return self.runs(query)
-        if path.startswith("/run/") and path.count("/") == 2:
+        if path.startswith("/run/") and len(path) > len("/run/"):  # the rest is the id
             return self.run(path[len("/run/") :])
         if path == "/projects":
             return pages.projects_page(self.reader.months(RunFilter()))
@@ -104,14 +109,17 @@ class Dashboard:
         status = one("status")
         if status is not None and status not in STATUSES:
             raise HttpError("400 Bad Request", f"unknown status {status!r}")
-        since, until = one("since"), one("until")
-        for name, value in (("since", since), ("until", until)):
-            if value is not None:
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    raise HttpError("400 Bad Request", f"{name} {value!r} is not a date") from None
-        return RunFilter(one("project"), one("tag"), since, until, status)
+
+        def day(name: str) -> str | None:
+            value = one(name)
+            if value is None:
+                return None
+            try:  # as YYYY-MM-DD: a whole day, however it was written
+                return date.fromisoformat(value).isoformat()
+            except ValueError:
+                raise HttpError("400 Bad Request", f"{name} {value!r} is not a date") from None
+
+        return RunFilter(one("project"), one("tag"), day("since"), day("until"), status)
 
     def runs(self, query: dict[str, list[str]]) -> str:
         f = self._filter(query)
@@ -119,6 +127,8 @@ class Dashboard:
             offset = max(0, int((query.get("offset") or ["0"])[0]))
         except ValueError:
             raise HttpError("400 Bad Request", "offset is not a number") from None
+        if offset > MAX_OFFSET:
+            raise HttpError("400 Bad Request", f"offset is over {MAX_OFFSET}")
         r = self.reader
         return pages.runs_page(
             f, r.rows(f, pages.PAGE_SIZE, offset), r.totals(f), r.projects(), r.tags(), offset
@@ -182,6 +192,7 @@ class Dashboard:
             "<form method='get' action='/esg'>"
             f"<label>from <input type='date' name='from' value='{start}'></label> "
             f"<label>to <input type='date' name='to' value='{end}'></label> "
+            f"<label>project <input name='project' value='{escape(project or '')}'></label> "
             "<button type='submit'>Show</button></form><p>Market-based figures need your "
             "contractual factors: <code>wattprint esg --factors FILE</code>.</p>"
         )

@@ -5,7 +5,7 @@ the page's own origin."""
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from wattprint.cli.format import duration, energy, mass
 from wattprint.records.reader import MonthTotal, RunFilter, RunRow, Totals
@@ -26,6 +26,12 @@ NAV = (
     "<a href='/esg'>Scope 2 (ESG)</a></nav>"
 )
 PAGE_SIZE = 100
+
+
+def run_href(run_id: str) -> str:
+    """The link to a run's page: the id percent-encoded (``/``, ``?``, ``#`` included), then
+    escaped for the attribute."""
+    return escape("/run/" + quote(run_id, safe=""))
 
 
 def page(title: str, body: str) -> str:
@@ -94,7 +100,7 @@ def runs_page(
     for r in rows:
         out.append(
             f"<tr><td><input type='checkbox' name='run' value='{e(r.run_id)}'></td>"
-            f"<td><a href='/run/{e(r.run_id)}'><code>{e(r.run_id[:12])}</code></a></td>"
+            f"<td><a href='{run_href(r.run_id)}'><code>{e(r.run_id[:12])}</code></a></td>"
             f"<td>{e(r.started_at[:19].replace('T', ' '))}</td><td class='project'>"
             f"{e(r.project)}</td><td>{e(r.experiment or '')}</td><td>{e(', '.join(r.tags))}</td>"
             f"<td class='n'>{e(duration(r.duration_s or 0.0))}</td>"
@@ -191,7 +197,7 @@ def compare_page(runs: list[Run]) -> str:
             "<h1>Compare runs</h1><p>Tick two or more runs in the <a href='/'>runs list</a>.</p>",
         )
     bars = [(f"{r.run_id[:12]} {r.project}", r.energy_kwh * 3.6e6, r.uncertainty_pct) for r in runs]
-    head = "".join(f"<th><a href='/run/{e(r.run_id)}'>{e(r.run_id[:12])}</a></th>" for r in runs)
+    head = "".join(f"<th><a href='{run_href(r.run_id)}'>{e(r.run_id[:12])}</a></th>" for r in runs)
     effs = [efficiency(r) for r in runs]
 
     def opt(kwh: float | None) -> str:

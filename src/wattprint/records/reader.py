@@ -2,7 +2,8 @@
 
 Unlike :class:`~wattprint.records.store.RunStore` it never creates, migrates, reaps or writes:
 the file is judged from its header first (``inspect_store_file``), then opened through SQLite's
-``mode=ro`` URI with ``PRAGMA query_only``, one connection per thread. The store file's bytes
+``mode=ro`` URI with ``PRAGMA query_only``, one connection shared by
+threads behind a lock (a server thread per request leaves nothing open). The store file's bytes
 stay as they were (SQLite may create the ``-wal``/``-shm`` side files of a WAL database to
 read it, as any reader does). A store at an older schema is refused with the command that
 migrates it, rather than migrated behind the user's back.
@@ -111,50 +112,44 @@ class StoreReader:
         if not self.path.exists():
             raise StoreError(f"no run store at {self.path}; record a run first or pass --db PATH")
         inspect_store_file(self.path)
-        with open(self.path, "rb") as f:
-            header = f.read(100)
-        version = int.from_bytes(header[60:64], "big") if len(header) == 100 else 0
+        self._lock = threading.RLock()
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        try:
+            # One connection for every thread, behind a lock: a server thread per request
+            # must not leave a connection (two file descriptors in WAL mode) behind it.
+            self._db: sqlite3.Connection | None = sqlite3.connect(
+                uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+            self._db.execute("PRAGMA query_only = ON")
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Through SQLite, not the file's header: in WAL mode the header on disk can lag.
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
         if version != len(schema.MIGRATIONS):
+            self.close()
             raise StoreError(
                 f"{self.path} is at schema version {version}, this wattprint reads "
                 f"{len(schema.MIGRATIONS)}; run `wattprint runs --db {self.path}` once to "
                 "migrate it (this view never writes to the store)"
             )
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._conn()  # fail now, not at the first request
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
-            try:
-                conn = sqlite3.connect(
-                    uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-                )  # used by the thread that opened it; closed by close() from any
-                conn.execute("PRAGMA query_only = ON")
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
-            self._local.conn = conn
-            with self._lock:
-                self._conns.append(conn)
-        return conn
 
     def _query(
         self, sql: str, args: list[str] | tuple[object, ...] = ()
     ) -> list[tuple[object, ...]]:
-        try:
-            return list(self._conn().execute(sql, args).fetchall())
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
+        with self._lock:
+            if self._db is None:
+                raise StoreError(f"the store reader for {self.path} is closed")
+            try:
+                return list(self._db.execute(sql, args).fetchall())
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def __enter__(self) -> StoreReader:
         return self
@@ -270,10 +265,13 @@ class StoreReader:
         ]
 
     def timeline(self, run_id: str) -> TimelineData | None:
-        try:
-            return schema.read_timeline(self._conn(), run_id)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
+        with self._lock:
+            if self._db is None:
+                raise StoreError(f"the store reader for {self.path} is closed")
+            try:
+                return schema.read_timeline(self._db, run_id)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
 
 
 def _num(v: object) -> float | None:

@@ -45,7 +45,8 @@ def power_series(timeline: TimelineData, max_points: int = 600) -> PowerSeries:
         out = []
         for a, b in pairwise(picks):
             dt = t[b] - t[a]
-            out.append(max(0.0, (joules[b] - joules[a]) / dt) if dt > 0 else 0.0)
+            watts = (joules[b] - joules[a]) / dt if dt > 0 else 0.0
+            out.append(watts if watts > 0 and math.isfinite(watts) else 0.0)
         power[key] = tuple(out)
     return PowerSeries(edges, power)
 

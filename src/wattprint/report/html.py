@@ -64,7 +64,10 @@ def zoom_data(run: Run, timeline: TimelineData, max_points: int = 4000) -> str:
         "w": {k: [float(f"{w:.6g}") for w in v] for k, v in series.power_w.items()},
         "i": [[a, b, g] for a, b, g in spans],
     }
-    text = json.dumps(doc, separators=(",", ":"))
+    try:
+        text = json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # an infinite time in an imported timeline: no zoom, the figure stays
+        return ""
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script type="application/json" id="power-data">{text}</script>'
 
@@ -282,7 +285,12 @@ def _hours_table(run: Run, hours: list[HourCO2] | None) -> list[str]:
             "provider's history.</p>"
         ]
     if not hours:
-        return ["<h2>The same run at other hours</h2><p>The provider had no history for it.</p>"]
+        why = (
+            "The run lasted no time, so there is nothing to move."
+            if run.duration_s <= 0
+            else "The provider had no history for it."
+        )
+        return [f"<h2>The same run at other hours</h2><p>{why}</p>"]
     low = min(h.co2_kg for h in hours)
     out = [
         "<h2>The same run at other hours</h2>"

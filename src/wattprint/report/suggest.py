@@ -16,7 +16,8 @@ Rules (thresholds are module constants, so a test can state them):
   a typical 10 %.
 - **region** / **zone**: a cleaner cloud region of the same provider (in the same country, then
   anywhere) or, for a run on a country's grid, a cleaner cloud region in that country; the
-  saving is the run's energy x PUE x the difference in annual intensity.
+  saving is the run's energy x PUE x the difference in annual intensity (the run's zone's
+  annual figure, not the hours it ran: like is compared with like).
 - **hour**: the least-CO2 start in the next 24 h from a live provider's forecast (the run's
   prediction, or :func:`wattprint.carbon.forecast.best_start`).
 """
@@ -229,6 +230,20 @@ def _country(code: str) -> str | None:
     return zone.parent or zone.code
 
 
+def _annual(zone: str, places: Sequence[Place]) -> float | None:
+    """The zone's annual intensity: from ``places`` when it is one of them, else bundled."""
+    from wattprint.carbon import zones
+    from wattprint.errors import ConfigError
+
+    for p in places:
+        if p.code == zone:
+            return p.intensity_g_per_kwh
+    try:
+        return zones.intensity(zone).intensity_g_per_kwh
+    except ConfigError:
+        return None
+
+
 def _place_rules(run: Run, places: Sequence[Place]) -> list[Suggestion]:
     if run.zone is None or run.intensity_g_per_kwh is None or run.co2_kg is None:
         return []
@@ -236,7 +251,9 @@ def _place_rules(run: Run, places: Sequence[Place]) -> list[Suggestion]:
         return []
     provider = run.zone.split(":", 1)[0] if ":" in run.zone else None
     country = _country(run.zone)
-    here = run.intensity_g_per_kwh
+    here = _annual(run.zone, places)  # like for like: annual against annual
+    if here is None or here <= 0:
+        return []
     limit = here * (1 - CLEANER_BY)
 
     def best(pool: Iterable[Place]) -> Place | None:
@@ -263,7 +280,7 @@ def _place_rules(run: Run, places: Sequence[Place]) -> list[Suggestion]:
             Suggestion(
                 kind,
                 f"run in {place.code} ({place.name}; {where}): {place.intensity_g_per_kwh:g} "
-                f"g/kWh against this run's {here:g}",
+                f"g/kWh a year on average, against {here:g} for {run.zone}",
                 0.0,
                 kg,
                 "medium",
