@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 # The public names, and the module each is loaded from on first use.
 _LAZY = {
     "Tracker": "wattprint.tracker",
+    "JobTracker": "wattprint.jobs.tracker",
     "LiveView": "wattprint.records.run",
     "Settings": "wattprint.settings",
     "track": "wattprint.decorator",
@@ -35,6 +36,7 @@ _LAZY = {
 __all__ = [
     "ComponentEnergy",
     "ConfigError",
+    "JobTracker",
     "LiveView",
     "NoZoneError",
     "ProviderError",
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
         WattprintError,
         WattprintWarning,
     )
+    from wattprint.jobs.tracker import JobTracker
     from wattprint.records.run import ComponentEnergy, LiveView, Run, Window
     from wattprint.settings import Settings
     from wattprint.tracker import Tracker

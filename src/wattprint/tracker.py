@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from wattprint.carbon.plan import CarbonPlan
     from wattprint.meter import Meter, Snapshot
     from wattprint.records.recorder import Recorder, RunTicker
-    from wattprint.records.run import LiveView, Run, Window
+    from wattprint.records.run import JobInfo, LiveView, Run, TimelineData, Window
     from wattprint.records.windows import WindowBook
     from wattprint.sensors.base import Sensor
     from wattprint.sensors.discovery import HardwareOptions
@@ -127,6 +127,9 @@ class Tracker:
         self._meter: Meter | None = None
         self._start: _Edge | None = None
         self._identity: dict[str, object] = {}
+        # A multi-node job's place (wattprint.jobs sets it before start): in every checkpoint
+        # of the record, so a node killed mid-run is still found by its job id.
+        self.job: JobInfo | None = None
         self._ticker: RunTicker | None = None
         self._own: OwnUse | None = None
         self._recorder: Recorder | None = None
@@ -197,6 +200,8 @@ class Tracker:
             python_version=context.python_version(),
             wattprint_version=__version__,
         )
+        if self.job is not None:
+            self._identity["job"] = self.job
         if not self.settings.store_off:
             from pathlib import Path
 
@@ -250,12 +255,19 @@ class Tracker:
                     f"could not record the run at exit: {exc}", WattprintWarning, stacklevel=1
                 )
 
-    def stop(self, *, exit_code: int | None = None, signal: int | None = None) -> Run:
+    def stop(
+        self,
+        *,
+        exit_code: int | None = None,
+        signal: int | None = None,
+        complete: Callable[[Run, TimelineData], tuple[Run, TimelineData]] | None = None,
+    ) -> Run:
         """End the run and return its record (also written to the store and ``json_path``).
 
         ``exit_code``/``signal``: how the measured command ended (``wattprint run`` sets them);
         a non-zero exit code, a signal or an exception raised in a ``with`` block mark the run
-        "failed".
+        "failed". ``complete``: turns the finished record and its timeline into what is stored
+        and returned (a multi-node job's rank 0 makes the job's record of it).
         """
         meter, start = self._require_running()
         if self._book is not None:
@@ -283,11 +295,15 @@ class Tracker:
         run = self._record(end, status, exit_code=exit_code, signal=signal, ended_at=ended_at)
         timeline = timeline_of(meter, end)
         run = self.carbon.finalize(run, timeline, start.wall, self._warn)
+        stored_timeline = timeline_of(meter)
+        if complete is not None:
+            run, stored_timeline = complete(run, stored_timeline)
         recorder, self._recorder = self._recorder, None
         self._stored = False
         if recorder is not None:
-            self._stored = recorder.finish(run, timeline_of(meter))
-        run = replace(run, warnings=tuple(self._messages))  # every warning, the store's too
+            self._stored = recorder.finish(run, stored_timeline)
+        # every warning, the store's too (and a completed record's own)
+        run = replace(run, warnings=tuple(dict.fromkeys([*self._messages, *run.warnings])))
         meter.close()
         self._meter, self._start, self.run = None, None, run
         if self._json_path is not None:

@@ -1,5 +1,5 @@
 """Command line: ``wattprint devices | run | runs | show | timeline | report | suggest |
-compare-runs | summary | esg | dashboard | verify | export | import | intensity | zones |
+compare-runs | summary | esg | dashboard | job | verify | export | import | intensity | zones |
 compare | settings``.
 
 Bad input exits 2 with one line on stderr that says what to do instead.
@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("wattprint.cli.report_cmd", "add_parser", "report"),
     "suggest": ("wattprint.cli.suggest_cmd", "add_parser", "suggest"),
     "esg": ("wattprint.cli.esg_cmd", "add_parser", "esg"),
+    "job": ("wattprint.cli.job_cmd", "add_parser", "job"),
     "dashboard": ("wattprint.cli.dashboard_cmd", "add_parser", "dashboard"),
     "settings": ("wattprint.cli.settings_cmd", "add_parser", "settings"),
 }

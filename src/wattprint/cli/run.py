@@ -112,11 +112,25 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"command not found: {text(cmd[0])!r}; check the name and PATH")
     given = {name: getattr(args, name) for name in SETTING_FLAGS}
     settings = resolve(given, flags=True)  # every flag, variable and config value, checked now
+    import os
+
+    from wattprint.jobs.identity import identify
+
+    job = identify(os.environ, settings.job_id, settings.node_id)
+    if job is not None and job.world_size <= 1:
+        job = None  # a job of one process: measured like any run
+    if job is not None and settings.source("scope") == "default":  # a chosen scope is kept
+        settings = resolve({**given, "scope": "machine"}, flags=True)  # the node
     if args.json is not None:
         check_output_path(args.json, "--json")  # '' too: an empty path is an error, not "none"
     if args.csv is not None:
         check_output_path(args.csv, "--csv")
         _check_csv_header(Path(args.csv))
+    if job is not None and not job.measures_by_env:
+        # Launched once per rank (srun, torchrun): the node's first local rank measures the
+        # node; this rank only runs its command (its options were checked all the same).
+        with ChildRunner() as runner:
+            return exit_code(runner.run(cmd))
     json_path = Path(args.json) if args.json is not None else None
     csv_path = Path(args.csv) if args.csv is not None else None
     from wattprint.records.paths import write_atomic
@@ -124,7 +138,18 @@ def run(args: argparse.Namespace) -> int:
 
     # The settings as resolved (an explicit unwritable --db is an error here, before the
     # command; the default store only warns if it fails later).
-    tracker = Tracker(command=cmd, settings=settings)
+    hardware = None
+    if job is not None and job.job_gpus:
+        from wattprint.sensors.discovery import HardwareOptions
+
+        hardware = HardwareOptions(gpu_environ={**os.environ, "CUDA_VISIBLE_DEVICES": job.job_gpus})
+    tracker = Tracker(command=cmd, settings=settings, hardware=hardware)
+    if job is not None:
+        from wattprint.records.run import JobInfo
+
+        tracker.job = JobInfo(
+            job.job_id, job.launcher, job.node_id, job.rank, job.world_size, job.expected_nodes
+        )
     status = StatusLine(tracker)
     with ChildRunner() as runner:  # before start(): the sampler thread inherits the signal mask
         tracker.start(record_now=True)  # the run is in the store before the command starts

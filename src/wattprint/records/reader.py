@@ -264,6 +264,16 @@ class StoreReader:
             for r in found
         ]
 
+    def job_runs(self, job_id: str) -> list[Run]:
+        """The records of a multi-node job (its nodes' and, if rank 0 wrote one, the job's),
+        oldest first."""
+        found = self._query(
+            "SELECT record FROM runs WHERE json_extract(record, '$.job.job_id') = ? "
+            "ORDER BY started_at, id",
+            (job_id,),
+        )
+        return [Run.from_dict(json.loads(str(r[0]))) for r in found]
+
     def timeline(self, run_id: str) -> TimelineData | None:
         with self._lock:
             if self._db is None:

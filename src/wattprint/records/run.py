@@ -153,6 +153,40 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class NodeShare:
+    """One node of a multi-node job in the job's record: what its measuring rank recorded."""
+
+    node_id: str
+    host: str
+    run_id: str  # the node's own run (in that node's store)
+    energy_kwh: float
+    co2_kg: float | None
+    uncertainty_pct: float
+    ranks: tuple[int, ...] = ()  # the job's ranks on this node
+    measured_by: int | None = None  # the rank that measured it
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A run's place in a multi-node job. A node's record has ``node_id``; the job's record
+    (written by rank 0) has ``nodes``, its per-node breakdown, and says what did not report."""
+
+    job_id: str
+    launcher: str  # torch.distributed | slurm | torchrun | env
+    node_id: str | None = None  # this record's node (None in the job record)
+    rank: int | None = None  # of the process that wrote the record
+    world_size: int | None = None
+    expected_nodes: int | None = None  # from SLURM_JOB_NUM_NODES or the launcher
+    nodes: tuple[NodeShare, ...] = ()  # the job record's breakdown
+    missing_ranks: tuple[int, ...] = ()  # ranks that did not report before the timeout
+    missing_nodes: tuple[str, ...] = ()  # nodes whose measuring rank did not report
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing_ranks or self.missing_nodes)
+
+
+@dataclass(frozen=True)
 class LiveView:
     """A running run so far (``Tracker.live()``): what a status line or a callback shows."""
 
@@ -227,6 +261,7 @@ class Run:
     items: int | None = None  # items processed (Tracker.count): energy per item
     epochs: int | None = None  # epochs closed (Tracker.epoch)
     prediction: Prediction | None = None  # the training's, after the first epochs
+    job: JobInfo | None = None  # a node's or a whole job's record in a multi-node job
 
     @property
     def energy_j(self) -> float:
@@ -264,6 +299,20 @@ class Run:
             kw["prediction"] = _typed(Prediction, d["prediction"])
         if d.get("command") is not None:
             kw["command"] = tuple(d["command"])
+        if d.get("job") is not None:
+            job = d["job"]
+            kw["job"] = _typed(
+                JobInfo,
+                {
+                    **job,
+                    "nodes": tuple(
+                        _typed(NodeShare, {**n, "ranks": tuple(n.get("ranks", ()))})
+                        for n in job.get("nodes", ())
+                    ),
+                    "missing_ranks": tuple(job.get("missing_ranks", ())),
+                    "missing_nodes": tuple(job.get("missing_nodes", ())),
+                },
+            )
         return cls(**kw)
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -203,3 +203,39 @@ def check_run(run: Run) -> None:
         raise InvalidRecordError("windows are not a list")
     for i, w in enumerate(run.windows):
         _window(i, w)
+    if run.job is not None:
+        _job(run.job)
+
+
+def _job(job: object) -> None:
+    from wattprint.records.run import JobInfo, NodeShare
+
+    if not isinstance(job, JobInfo):
+        raise InvalidRecordError("job is not a mapping")
+    _text("job job_id", job.job_id)
+    _text("job launcher", job.launcher)
+    _text("job node_id", job.node_id, optional=True)
+    _int("job rank", job.rank, optional=True)
+    _int("job world_size", job.world_size, optional=True)
+    _int("job expected_nodes", job.expected_nodes, optional=True)
+    for name in ("nodes", "missing_ranks", "missing_nodes"):
+        if not isinstance(getattr(job, name), tuple):
+            raise InvalidRecordError(f"job {name} is not a list")
+    for r in job.missing_ranks:
+        _int("job missing rank", r)
+    for n in job.missing_nodes:
+        _text("job missing node", n)
+    for node in job.nodes:
+        if not isinstance(node, NodeShare):
+            raise InvalidRecordError("a job node is not a mapping")
+        _text("job node node_id", node.node_id)
+        _text("job node host", node.host)
+        _text("job node run_id", node.run_id)
+        _number("job node energy_kwh", node.energy_kwh, maximum=MAX_ENERGY_KWH)
+        _number("job node co2_kg", node.co2_kg, optional=True, maximum=MAX_ENERGY_KWH)
+        _number("job node uncertainty_pct", node.uncertainty_pct, maximum=1000)
+        _int("job node measured_by", node.measured_by, optional=True)
+        if not isinstance(node.ranks, tuple):
+            raise InvalidRecordError("job node ranks are not a list")
+        for r in node.ranks:
+            _int("job node rank", r)

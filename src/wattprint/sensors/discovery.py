@@ -6,6 +6,7 @@ listed with the reason, so ``wattprint devices`` can tell a user how to get a be
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -50,6 +51,9 @@ class HardwareOptions:
     storage: bool = True
     gpu: bool = True
     gpu_ids: tuple[int | str, ...] | None = None  # within CUDA_VISIBLE_DEVICES; None: all
+    # The visible-devices variables to use instead of this process's: a multi-node job's
+    # measuring rank sees the GPUs allocated on its node (SLURM_STEP_GPUS), not only its own.
+    gpu_environ: Mapping[str, str] | None = None
 
     def with_settings(self, settings: Settings) -> HardwareOptions:
         """These options with the user's settings filled in where they say nothing."""
@@ -169,7 +173,7 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
     if gpu and opts.gpu:
         from wattprint.sensors.gpu import discover_gpus
 
-        gpu_sensors, reasons = discover_gpus(opts.gpu_ids)
+        gpu_sensors, reasons = discover_gpus(opts.gpu_ids, opts.gpu_environ)
         if any(
             s.component is Component.CPU or s.info.component is Component.CPU for s in gpu_sensors
         ):

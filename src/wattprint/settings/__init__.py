@@ -109,6 +109,9 @@ class Settings:
     cloud_metadata: bool
     ip_geolocation: bool
     ip_geolocation_url: str
+    job_id: str | None
+    node_id: str | None
+    job_timeout_s: float
     config: str | None
 
     def __init__(self, values: dict[str, object], sources: dict[str, str], config_path: str):

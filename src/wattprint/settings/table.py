@@ -31,6 +31,7 @@ from wattprint.settings.validators import (
     parse_tags,
     parse_tdp_w,
     parse_text,
+    parse_timeout_s,
     parse_url,
 )
 
@@ -329,6 +330,31 @@ SETTINGS: tuple[Setting, ...] = (
         "https://ipapi.co/json/",
         "IP geolocation service (answers country and region)",
         example="https://ipapi.co/json/",
+    ),
+    Setting(
+        "job_id",
+        "WATTPRINT_JOB_ID",
+        parse_optional_text,
+        None,
+        "the multi-node job a run belongs to; default: SLURM_JOB_ID, else TORCHELASTIC_RUN_ID",
+        example="'llm-pretrain-7'",
+    ),
+    Setting(
+        "node_id",
+        "WATTPRINT_NODE_ID",
+        parse_optional_text,
+        None,
+        "this node's name in a multi-node job; default: SLURM_NODEID, else torchrun's "
+        "GROUP_RANK, else the hostname (set it where containers share a hostname)",
+        example="'node-3'",
+    ),
+    Setting(
+        "job_timeout_s",
+        "WATTPRINT_JOB_TIMEOUT_S",
+        parse_timeout_s,
+        60.0,
+        "seconds rank 0 waits for the other ranks' results before writing a partial job record",
+        example="60",
     ),
     Setting(
         "config",

@@ -140,6 +140,13 @@ def parse_count(value: object) -> int:
     return value
 
 
+def parse_timeout_s(value: object) -> float:
+    v = _finite(value)
+    if not 0 < v <= 3600:
+        raise Bad("is out of range: give seconds to wait for the other ranks, up to 3600")
+    return v
+
+
 def parse_checkpoint_s(value: object) -> float:
     v = _finite(value)
     if not 0 < v <= MAX_CHECKPOINT_S:

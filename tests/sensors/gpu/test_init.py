@@ -38,7 +38,7 @@ def test_one_vendors_failure_does_not_hide_another(monkeypatch: pytest.MonkeyPat
         raise RuntimeError("libnvidia-ml.so: cannot open shared object file")
 
     monkeypatch.setattr(nvidia, "discover_nvidia", broken)
-    monkeypatch.setattr(amd, "discover_amd", lambda: (marker, []))
+    monkeypatch.setattr(amd, "discover_amd", lambda **kw: (marker, []))
     sensors, reasons = gpu.discover_gpus()
     assert sensors == marker
     assert any("NVIDIA: RuntimeError" in r for r in reasons)

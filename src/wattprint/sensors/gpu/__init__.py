@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from wattprint.errors import ConfigError
 from wattprint.sensors.base import Sensor
@@ -38,22 +38,25 @@ def _linux_driver(*paths: str) -> bool:
     return not sys.platform.startswith("linux") or any(os.path.exists(p) for p in paths)
 
 
-def discover_gpus(gpu_ids: Sequence[int | str] | None = None) -> Found:
-    """(sensors, reasons) over every vendor; a reason says why a vendor gave no sensors."""
+def discover_gpus(
+    gpu_ids: Sequence[int | str] | None = None, environ: Mapping[str, str] | None = None
+) -> Found:
+    """(sensors, reasons) over every vendor; a reason says why a vendor gave no sensors.
+    ``environ``: where the visible-devices variables are read (default: this process's)."""
 
     def nvidia() -> Found:
         if not _linux_driver("/proc/driver/nvidia", "/dev/nvidiactl"):
             return [], ["no NVIDIA driver on this machine (no /proc/driver/nvidia)"]
         from wattprint.sensors.gpu.nvidia import discover_nvidia
 
-        return discover_nvidia(gpu_ids=gpu_ids)
+        return discover_nvidia(gpu_ids=gpu_ids, environ=environ)
 
     def amd() -> Found:
         if not _linux_driver("/dev/kfd", "/sys/module/amdgpu"):
             return [], ["no AMD GPU driver on this machine (no /dev/kfd)"]
         from wattprint.sensors.gpu.amd import discover_amd
 
-        return discover_amd()
+        return discover_amd(environ=environ)
 
     def apple() -> Found:
         if sys.platform != "darwin":
