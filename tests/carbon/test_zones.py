@@ -113,3 +113,16 @@ def test_import_does_not_load_the_tables() -> None:
         "assert zones._registry.cache_info().currsize == 1\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_search_ranks_the_zone_then_its_sub_zones_and_only_then_spellings() -> None:
+    from wattprint.carbon.zones import search
+
+    japan = [z.code for z in search("japan", limit=40)]
+    jp = [c for c in japan if c.startswith("JP-")]
+    assert japan[0] == "JP" and len(jp) == 10 and japan[1 : 1 + len(jp)] == jp
+    assert "aws:ap-northeast-1" in japan
+    sweden = [z.code for z in search("sweden")]
+    assert sweden[:5] == ["SE", "SE-SE1", "SE-SE2", "SE-SE3", "SE-SE4"]
+    assert "SN" not in sweden and "SD" not in sweden  # no close spellings when it matched
+    assert search("swedn")[0].code == "SE"  # a typo still finds it

@@ -202,20 +202,29 @@ def lookup_zone(text: str) -> Zone:
 
 
 def search(text: str, limit: int = 20) -> list[Zone]:
-    """Zones whose code or name contains ``text``, then close spellings; best first."""
+    """Zones for ``text``, best first: the zone it names exactly, then that zone's sub-zones and
+    cloud regions (``japan``: ``JP``, then every ``JP-*`` and the regions in Japan), then codes
+    and names that start with it, then those that contain it. Close spellings only when
+    nothing matches (``swedn``), so ``sweden`` does not list Senegal."""
     reg = _registry()
     key = _norm(text)
     if not key:
         return []
     exact = [reg.zones[reg.keys[key]]] if key in reg.keys else []
+    children = sorted(
+        (z for z in reg.zones.values() if exact and z.parent == exact[0].code),
+        key=lambda z: (z.kind == "cloud", z.code),
+    )
     prefix = sorted(
         {reg.zones[c] for k, c in reg.keys.items() if k.startswith(key)}, key=lambda z: z.code
     )
     within = sorted({reg.zones[c] for k, c in reg.keys.items() if key in k}, key=lambda z: z.code)
     out: list[Zone] = []
-    for z in [*exact, *prefix, *within, *_closest(text, n=5)]:
+    for z in [*exact, *children, *prefix, *within]:
         if z not in out:
             out.append(z)
+    if not out:
+        out = _closest(text, n=5)
     return out[:limit]
 
 
