@@ -37,6 +37,12 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", choices=IMPORT_FORMATS, required=True)
     p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the time zone the file's zone-less timestamps were written in (Eco2AI, "
+        "CodeCarbon): an IANA name such as Europe/Berlin, or UTC (default: UTC, and said)",
+    )
 
 
 def verify(args: argparse.Namespace) -> int:
@@ -101,16 +107,42 @@ def import_(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"{path} is not a file; give the CSV or JSONL file to import")
-    readers = {
-        "eco2ai": importers.read_eco2ai_csv,
-        "codecarbon": importers.read_codecarbon_csv,
-        "csv": importers.read_wattprint_csv,
-        "jsonl": importers.read_jsonl,
-    }
-    runs = readers[args.format](path)
+    tz = _tz(args.tz) if args.tz is not None else None
+    if tz is not None and args.format not in ("eco2ai", "codecarbon"):
+        raise UsageError(f"--tz is for eco2ai and codecarbon files; {args.format} times have zones")
+    if args.format == "eco2ai":
+        runs = importers.read_eco2ai_csv(path, tz=tz)
+    elif args.format == "codecarbon":
+        runs = importers.read_codecarbon_csv(path, tz=tz)
+    elif args.format == "csv":
+        runs = importers.read_wattprint_csv(path)
+    else:
+        runs = importers.read_jsonl(path)
+    if tz is None and any("has no zone: read as UTC" in w for r in runs for w in r.warnings):
+        print(
+            f"wattprint: warning: {path}'s times have no zone and were read as UTC; "
+            "if they were local time, import again with --tz ZONE (e.g. --tz Europe/Berlin)",
+            file=sys.stderr,
+        )
     added = 0
     with RunStore(args.db or default_db_path()) as store:
         for run in runs:
             added += store.import_run(run)
     print(f"imported {added} new run(s) of {len(runs)} from {path}", file=sys.stderr)
     return 0
+
+
+def _tz(name: str) -> Any:
+    """``--tz``: an IANA zone (``zoneinfo``), or UTC."""
+    from datetime import timezone
+
+    if name.strip().upper() in ("UTC", "Z"):
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--tz {name!r} is not a time zone; give an IANA name such as Europe/Berlin, or UTC"
+        ) from None

@@ -11,7 +11,8 @@ Other tools estimate; they report no uncertainty, so imported components carry
 :data:`IMPORTED_UNCERTAINTY_PCT` and provenance ``estimated`` with method ``<tool>-import``.
 
 **Eco2AI** (``eco2ai/emission_track.py``, ``Tracker._construct_attributes_dict``; sb-ai-lab/
-Eco2AI 0.3.x). ``start_time`` is local time without a zone (``tz``, default this machine's).
+Eco2AI 0.3.x). ``start_time`` is local time without a zone: read in ``tz`` (``import --tz``),
+else as UTC, and the record says so (never this machine's zone: the file may come from another).
 Its energy includes its PUE, which the file does not record: the run gets ``pue`` 1 and that
 energy. Its file has no per-device energies unless written with ``device_consumption=True``
 (``CPU/GPU/RAM_consumption(kWh)``): then they become cpu/gpu/ram components; otherwise the run
@@ -43,7 +44,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import partial
 from typing import Any
 
@@ -149,15 +150,19 @@ def _text(row: Row, col: str) -> str | None:
     return None if cell is None or _missing(cell) else cell.strip()
 
 
+NO_ZONE_NOTE = "{tool} has no zone: read as UTC (import --tz ZONE names the zone it was in)"
+
+
 def _local_time(path: str, line: int, cell: str, col: str, tz: tzinfo | None) -> datetime:
-    """A tool's zone-less local timestamp as an aware datetime (``tz``, else this machine's)."""
+    """A tool's timestamp as an aware datetime: its own offset when it has one, else ``tz``,
+    else UTC (the record says so; ``import --tz`` names the zone it was written in)."""
     try:
         dt = datetime.fromisoformat(cell.strip())
     except ValueError:
         raise _fail(path, line, f"{col} is {cell!r}, not a date and time") from None
     if dt.tzinfo is not None:
         return dt
-    return dt.replace(tzinfo=tz) if tz is not None else dt.astimezone()
+    return dt.replace(tzinfo=tz if tz is not None else timezone.utc)
 
 
 def _checked(path: str, line: int, build: Callable[[], Run]) -> Run:
@@ -290,7 +295,7 @@ def _eco2ai_run(path: str, rid: str, rows: list[tuple[int, Row]], tz: tzinfo | N
     if not any(w.components for w in wins):
         notes.append("Eco2AI's file does not split energy by device: no components")
     if tz is None:
-        notes.append("Eco2AI's start_time has no zone: read as this machine's local time")
+        notes.append(NO_ZONE_NOTE.format(tool="Eco2AI's start_time"))
     starts = [parse_iso_utc(w.started_at) for w in wins]
     t0 = min(starts)
     t1 = max(s + timedelta(seconds=w.duration_s) for s, w in zip(starts, wins, strict=True))
@@ -365,7 +370,7 @@ def _codecarbon_run(path: str, line: int, row: Row, rid: str, tz: tzinfo | None)
     ]
     version = _text(row, "codecarbon_version")
     source = f"codecarbon{' ' + version if version else ''}-import"
-    notes = [] if tz is not None else ["CodeCarbon's timestamp has no zone: read as local time"]
+    notes = [] if tz is not None else [NO_ZONE_NOTE.format(tool="CodeCarbon's timestamp")]
     return Run(
         run_id=rid,
         project=_text(row, "project_name") or "",
