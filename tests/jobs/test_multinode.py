@@ -170,3 +170,26 @@ def test_wattprint_run_launched_once_per_rank_measures_each_node_once(tmp_path: 
     assert not (tmp_path / "r1.json").exists() and "wattprint:" not in outs[1].stderr
     with StoreReader(db) as reader:
         assert len(reader.rows(RunFilter())) == 1
+
+
+def test_an_accelerate_job_under_torchrun(tmp_path: Path) -> None:
+    """The real Accelerate library, launched by torchrun on localhost: one node, measured
+    once, a job id drawn by rank 0 since torchrun's standalone run names none."""
+    pytest.importorskip("accelerate")
+    db = tmp_path / "runs.sqlite3"
+    p = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+         "--master_port", str(_free_port()), str(REPO / "tests/jobs/accelerate_worker.py"),
+         str(tmp_path)],
+        cwd=REPO, env={**subprocess_env(), "WATTPRINT_DB": str(db), "WATTPRINT_PROGRESS": "off"},
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr[-3000:]
+    docs = _docs(tmp_path)
+    assert [docs[0]["measures"], docs[1]["measures"]] == [True, False]
+    info = docs[0]["run"]["job"]
+    assert info["launcher"] == "torch.distributed" and info["job_id"].startswith("torch-")
+    assert [(n["node_id"], n["ranks"]) for n in info["nodes"]] == [("group-0", [0, 1])]
+    assert docs[1]["run"] is None
+    names = [w["name"] for w in docs[0]["run"]["windows"]]
+    assert "rank 0: epoch 1" in names and "rank 1: epoch 1" in names

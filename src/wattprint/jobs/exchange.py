@@ -83,3 +83,14 @@ def session_prefix(store: KeyValue, job_id: str, rank: int) -> str:
     n on every rank that runs the same code."""
     n = store.add(f"wattprint/{job_id}/sessions/{rank}", 1)
     return f"wattprint/{job_id}/{n}"
+
+
+def shared_job_id(store: KeyValue, rank: int) -> str:
+    """A job id for a job no launcher named: rank 0 draws it, the others read it (waiting as
+    long as the store's own timeout, at start, when every rank is alive)."""
+    import os
+
+    key = "wattprint/unnamed-job-id"
+    if rank == 0 and not store.check([key]):
+        store.set(key, "torch-" + os.urandom(6).hex())
+    return store.get(key).decode("ascii", "replace")

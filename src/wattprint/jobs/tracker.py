@@ -59,7 +59,14 @@ class JobTracker:
         self.measures = True
         ident = self.identity
         if ident is not None and self._store is not None:
-            from wattprint.jobs.exchange import Exchange, session_prefix
+            from dataclasses import replace
+
+            from wattprint.jobs.exchange import Exchange, session_prefix, shared_job_id
+
+            if ident.job_id == "unnamed":  # no launcher named it: rank 0 draws one for all
+                ident = self.identity = replace(
+                    ident, job_id=shared_job_id(self._store, ident.rank)
+                )
 
             self._exchange = Exchange(
                 self._store, session_prefix(self._store, ident.job_id, ident.rank)
