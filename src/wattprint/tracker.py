@@ -297,7 +297,14 @@ class Tracker:
         run = self.carbon.finalize(run, timeline, start.wall, self._warn)
         stored_timeline = timeline_of(meter)
         if complete is not None:
-            run, stored_timeline = complete(run, stored_timeline)
+            try:
+                run, stored_timeline = complete(run, stored_timeline)
+            except Exception as exc:  # noqa: BLE001 - the node's own record is kept, said
+                self._warn(
+                    "complete",
+                    f"could not make the job's record ({type(exc).__name__}: {exc}); this "
+                    "node's own record is kept",
+                )
         recorder, self._recorder = self._recorder, None
         self._stored = False
         if recorder is not None:

@@ -23,8 +23,13 @@ def test_torchrun() -> None:
         8,
     )
     assert (j.local_rank, j.expected_nodes, j.measures_by_env) == (1, 2, False)
-    # torchrun's default run id "none" is no id
-    assert identify({**env, "TORCHELASTIC_RUN_ID": "none"}).job_id == "unnamed"  # type: ignore[union-attr]
+    # torchrun's default run id "none" is no id: no job unless torch.distributed is up (then
+    # rank 0 draws one); RANK/WORLD_SIZE alone never make a job
+    assert identify({**env, "TORCHELASTIC_RUN_ID": "none"}) is None
+    up = identify({**env, "TORCHELASTIC_RUN_ID": "none"}, dist_rank_world=(5, 8))
+    assert up is not None and up.job_id == "unnamed" and up.node_scope
+    no_local = identify({"SLURM_JOB_ID": "1", "SLURM_PROCID": "0", "SLURM_NTASKS": "2"})
+    assert no_local is not None and no_local.measures_by_env and not no_local.node_scope
 
 
 def test_slurm_and_overrides() -> None:

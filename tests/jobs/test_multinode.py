@@ -130,7 +130,7 @@ def test_slurm_variables_alone_and_wattprint_job(tmp_path: Path, capsys: Any) ->
     assert [n["job"]["node_id"] for n in nodes] == ["0", "1"]
     assert main(["job", "777", "--db", str(db), "--json"]) == 0
     total = json.loads(capsys.readouterr().out)
-    assert total["source"] == "node records" and total["missing"] == []
+    assert total["records"] == 2 and total["missing"] == []
     assert total["energy_kwh"] == math.fsum(n["energy_kwh"] for n in nodes)
     assert [n["node_id"] for n in total["nodes"]] == ["0", "1"]
     assert main(["job", "777", "--db", str(db)]) == 0

@@ -58,3 +58,50 @@ def test_a_report_that_is_not_one_and_a_forged_job_field() -> None:
         check_run(replace(good, job=JobInfo("\x1b[31m", "slurm")))
     with pytest.raises(InvalidRecordError, match="job rank"):
         check_run(replace(good, job=JobInfo("j", "slurm", rank=True)))  # type: ignore[arg-type]
+
+
+def test_a_window_past_its_nodes_measurement_is_said() -> None:
+    mine = _node("n0", 0.1, "a")  # measured 10 s from 12:00:00
+    late = Window("epoch 9", "2024-05-01T12:00:08.000Z", 30.0, 0, None, 0, ())
+    reports = {1: RankReport(1, "a", "h", None, None, (late,))}
+    job = JobInfo("j", "torch.distributed", "a", 0, 2, 1)
+    record, _ = job_record(mine, TL, reports, {"a": 0}, job)
+    (w,) = [x for x in record.windows if x.name == "rank 1: epoch 9"]
+    assert w.energy_kwh == pytest.approx(2 * 360 / 3.6e6)  # only its 2 measured seconds
+    assert any(
+        "rank 1's windows epoch 9 ran partly outside node a's measurement" in x
+        for x in record.warnings
+    )
+
+
+def test_wattprint_job_counts_each_record_once() -> None:
+    from wattprint.cli.job_cmd import job_total
+    from wattprint.records.run import NodeShare
+
+    n1 = _node("n1", 0.2, "b")
+    share = NodeShare("b", "h", "n1", 0.2, 0.2 * 1.1 * 0.4, 10.0)
+    job = make_run("j0", energy_kwh=0.3, co2_kg=0.3 * 1.1 * 0.4,
+                   job=JobInfo("j", "torch.distributed", None, 0, 4, 2, (share,)))  # fmt: skip
+    step2 = make_run("s2", energy_kwh=0.05, co2_kg=0.05 * 1.1 * 0.4,
+                     job=JobInfo("j", "slurm", "c", 0, 1, 1))  # fmt: skip
+    total = job_total([n1, job, step2])  # n1 is counted by the job record: not again
+    assert total["records"] == 2
+    assert total["energy_kwh"] == math.fsum([0.3, 0.05])
+    assert {n["node_id"] for n in total["nodes"]} == {"b", "c"}
+
+
+def test_a_rank_that_does_not_measure_has_the_trackers_api(tmp_path: object) -> None:
+    import wattprint
+    from wattprint.errors import ConfigError
+
+    env = {"SLURM_JOB_ID": "5", "SLURM_PROCID": "1", "SLURM_NTASKS": "2", "SLURM_LOCALID": "1"}
+    t = wattprint.JobTracker(project="p", environ=env, db="off").start()
+    assert not t.measures and t.tracker is None
+    t.start_training(2)
+    with t.stage("eval"):
+        t.count(10)
+    t.new_epoch({"loss": 0.5})
+    with pytest.raises(ConfigError, match="loss"):
+        t.epoch(loss=float("nan"))  # as on a measuring rank, at the call
+    assert t.stop() is None and t.stop() is None  # twice is fine
+    assert [w.name for w in t._windows] == ["stage:eval", "epoch 1"]

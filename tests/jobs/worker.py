@@ -38,11 +38,15 @@ def main() -> None:
         rank, world = int(os.environ["SLURM_PROCID"]), int(os.environ["SLURM_NTASKS"])
     t0 = time.monotonic()
     tracker = wattprint.JobTracker(project="multi", zone="DE", interval_s=0.05).start()
+    if mode.startswith("gloo"):
+        dist.barrier()  # as training starts: every rank's first collective
     for _ in range(2):
         work(0.15)
         tracker.epoch(loss=1.0 / (rank + 1))
     if mode == "gloo-dies" and rank == world - 1:
         os._exit(3)  # dies: never reports
+    if mode == "gloo":
+        dist.barrier()  # as training ranks end together (their last collective)
     run = tracker.stop()
     doc = {
         "rank": rank,

@@ -15,61 +15,51 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def job_total(runs: list[Any]) -> dict[str, Any]:
-    """The job from its records: a job record (latest) wins; else the latest record of each
-    node, summed with ``math.fsum`` in node order."""
+    """The job from all its records: every job record (one per tracking session: rank 0's),
+    plus every node record no job record counts (SLURM steps without torch.distributed, a
+    requeued node's earlier record). Each record once; sums with ``math.fsum``."""
     import math
 
-    jobs = [r for r in runs if r.job is not None and r.job.nodes]
-    if jobs:
-        j = jobs[-1]
-        nodes = [
-            {"node_id": n.node_id, "host": n.host, "run_id": n.run_id,
-             "energy_kwh": n.energy_kwh, "co2_kg": n.co2_kg, "status": j.status}
-            for n in j.job.nodes
-        ]  # fmt: skip
-        return {
-            "job_id": j.job.job_id, "source": "job record", "run_id": j.run_id,
-            "energy_kwh": j.energy_kwh, "co2_kg": j.co2_kg, "nodes": nodes,
-            "expected_nodes": j.job.expected_nodes,
-            "missing": [*(f"rank {r}" for r in j.job.missing_ranks),
-                        *(f"node {n}" for n in j.job.missing_nodes)],
-        }  # fmt: skip
-    latest: dict[str, Any] = {}
-    for r in runs:
-        if r.job is not None and r.job.node_id is not None:
-            latest[r.job.node_id] = r
-    order = sorted(latest)
-    co2 = [latest[n].co2_kg for n in order]
-    expected = next((r.job.expected_nodes for r in runs if r.job and r.job.expected_nodes), None)
-    missing = (
-        [f"{expected - len(order)} of {expected} nodes have no record"]
-        if expected and len(order) < expected
-        else []
-    )
+    counted = {n.run_id for r in runs if r.job is not None for n in r.job.nodes}
+    parts = [r for r in runs if r.job is not None and (r.job.nodes or r.run_id not in counted)]
+    nodes = []
+    missing: list[str] = []
+    for r in parts:
+        if r.job.nodes:
+            nodes += [
+                {"node_id": n.node_id, "host": n.host, "run_id": n.run_id,
+                 "energy_kwh": n.energy_kwh, "co2_kg": n.co2_kg, "status": r.status,
+                 "record": r.run_id}
+                for n in r.job.nodes
+            ]  # fmt: skip
+            missing += [f"rank {x} (record {r.run_id[:12]})" for x in r.job.missing_ranks]
+            missing += [f"node {x} (record {r.run_id[:12]})" for x in r.job.missing_nodes]
+            if r.job.expected_nodes and len(r.job.nodes) < r.job.expected_nodes:
+                missing.append(
+                    f"{r.job.expected_nodes - len(r.job.nodes)} of {r.job.expected_nodes} nodes "
+                    f"not in record {r.run_id[:12]}"
+                )
+        else:
+            nodes.append(
+                {"node_id": r.job.node_id or "?", "host": r.host, "run_id": r.run_id,
+                 "energy_kwh": r.energy_kwh, "co2_kg": r.co2_kg, "status": r.status,
+                 "record": r.run_id}
+            )  # fmt: skip
+            if r.status in ("running", "interrupted"):
+                missing.append(f"node {r.job.node_id} {r.status} (record {r.run_id[:12]})")
+    lone = [r for r in parts if not r.job.nodes]
+    expected = next((r.job.expected_nodes for r in lone if r.job.expected_nodes), None)
+    seen = {r.job.node_id for r in lone}
+    if lone and expected and len(seen) < expected:
+        missing.append(f"{expected - len(seen)} of {expected} nodes have no record")
+    co2 = [p.co2_kg for p in parts]
     return {
-        "job_id": runs[0].job.job_id if runs and runs[0].job else None,
-        "source": "node records",
-        "run_id": None,
-        "energy_kwh": math.fsum(latest[n].energy_kwh for n in order),
+        "job_id": parts[0].job.job_id if parts else None,
+        "records": len(parts),
+        "energy_kwh": math.fsum(p.energy_kwh for p in parts),
         "co2_kg": math.fsum(c for c in co2 if c is not None) if None not in co2 else None,
-        "nodes": [
-            {
-                "node_id": n,
-                "host": latest[n].host,
-                "run_id": latest[n].run_id,
-                "energy_kwh": latest[n].energy_kwh,
-                "co2_kg": latest[n].co2_kg,
-                "status": latest[n].status,
-            }
-            for n in order
-        ],
-        "expected_nodes": expected,
-        "missing": missing
-        + [
-            f"node {n} {latest[n].status}"
-            for n in order
-            if latest[n].status in ("running", "interrupted")
-        ],
+        "nodes": nodes,
+        "missing": missing,
     }
 
 
@@ -94,7 +84,7 @@ def job(args: argparse.Namespace) -> int:
     co2 = mass(total["co2_kg"]) + " CO2e" if total["co2_kg"] is not None else "no CO2 (no zone)"
     print(
         f"job {text(args.job_id)}: {energy(total['energy_kwh'])}, {co2}, "
-        f"{len(total['nodes'])} nodes (from its {total['source']})"
+        f"{len(total['nodes'])} node entries from {total['records']} records"
     )
     for n in total["nodes"]:
         c = mass(n["co2_kg"]) if n["co2_kg"] is not None else "-"

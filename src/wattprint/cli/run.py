@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     job = identify(os.environ, settings.job_id, settings.node_id)
     if job is not None and job.world_size <= 1:
         job = None  # a job of one process: measured like any run
-    if job is not None and settings.source("scope") == "default":  # a chosen scope is kept
+    if job is not None and job.node_scope and settings.source("scope") == "default":
         settings = resolve({**given, "scope": "machine"}, flags=True)  # the node
     if args.json is not None:
         check_output_path(args.json, "--json")  # '' too: an empty path is an error, not "none"

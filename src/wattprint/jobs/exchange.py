@@ -78,11 +78,15 @@ class Exchange:
         return got
 
 
-def session_prefix(store: KeyValue, job_id: str, rank: int) -> str:
-    """A prefix for this tracking session: the n-th JobTracker a rank starts gets n, the same
-    n on every rank that runs the same code."""
-    n = store.add(f"wattprint/{job_id}/sessions/{rank}", 1)
-    return f"wattprint/{job_id}/{n}"
+def session_prefix(store: KeyValue, job_id: str, rank: int, name: str) -> str:
+    """A prefix for this tracking session: the n-th JobTracker of project ``name`` a rank
+    starts gets n, the same n on every rank that runs the same code (ranks must open their
+    trackers of one project in the same order; other projects do not shift the count)."""
+    from urllib.parse import quote
+
+    key = quote(name, safe="")
+    n = store.add(f"wattprint/{job_id}/sessions/{key}/{rank}", 1)
+    return f"wattprint/{job_id}/{key}/{n}"
 
 
 def shared_job_id(store: KeyValue, rank: int) -> str:

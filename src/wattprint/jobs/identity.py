@@ -9,7 +9,7 @@ Read, in this order (the first that says something wins):
 - rank and world: torch.distributed when it is initialised, else ``RANK``/``WORLD_SIZE``
   (torchrun), ``SLURM_PROCID``/``SLURM_NTASKS``;
 - local rank: ``LOCAL_RANK`` (torchrun), ``SLURM_LOCALID``;
-- nodes expected: ``SLURM_JOB_NUM_NODES`` (``SLURM_NNODES``), or torchrun's
+- nodes expected: ``SLURM_STEP_NUM_NODES`` (this step's), ``SLURM_JOB_NUM_NODES``, or torchrun's
   ``WORLD_SIZE / LOCAL_WORLD_SIZE``;
 - the job's GPUs on this node: ``SLURM_STEP_GPUS`` (``SLURM_JOB_GPUS``), physical indices.
 
@@ -39,6 +39,13 @@ class JobIdentity:
         """Whether this process measures its node when no process group can say (the first
         local rank; a process without a local rank measures itself)."""
         return self.local_rank in (None, 0)
+
+    @property
+    def node_scope(self) -> bool:
+        """Whether this process may measure its whole node (machine scope): only when ranks
+        can tell who is first on the node, by a process group or a local rank. Without
+        either, every rank measures itself (process scope), so a node is never counted twice."""
+        return self.launcher == "torch.distributed" or self.local_rank is not None
 
 
 def _int(env: Mapping[str, str], *names: str) -> int | None:
@@ -82,16 +89,17 @@ def identify(
         rank, world = rank_env, world_env
         launcher = "torchrun" if "LOCAL_RANK" in env and not slurm else "slurm" if slurm else "env"
     if job is None:
-        if dist_rank_world is None and world <= 1:
+        if dist_rank_world is None:
+            # RANK/WORLD_SIZE alone name no job: each process measures itself, as any run
             return None
-        job = "unnamed"
+        job = "unnamed"  # torch.distributed is up: rank 0 draws an id (jobs.exchange)
     node = (
         node_id
         or env.get("SLURM_NODEID")
         or (f"group-{env['GROUP_RANK']}" if env.get("GROUP_RANK", "").isdigit() else None)
         or _hostname()
     )
-    expected = _int(env, "SLURM_JOB_NUM_NODES", "SLURM_NNODES")
+    expected = _int(env, "SLURM_STEP_NUM_NODES", "SLURM_JOB_NUM_NODES", "SLURM_NNODES")
     local_world = _int(env, "LOCAL_WORLD_SIZE")
     if expected is None and local_world and world % local_world == 0:
         expected = world // local_world

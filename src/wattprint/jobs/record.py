@@ -84,6 +84,8 @@ class RankReport:
             if tl is not None
             else None
         )
+        for w in doc.get("windows", ()):
+            parse_iso_utc(str(w["started_at"]))  # ValueError for a time that is not one
         windows = tuple(
             Window(
                 str(w["name"]),
@@ -93,12 +95,22 @@ class RankReport:
                 None,
                 0.0,
                 (),
-                metrics={str(k): float(v) for k, v in (w.get("metrics") or {}).items()},
+                metrics=_checked_metrics(w.get("metrics") or {}),
                 stage=w.get("stage"),
             )
             for w in doc.get("windows", ())
         )
         return cls(int(doc["rank"]), str(doc["node_id"]), str(doc["host"]), run, timeline, windows)
+
+
+def _checked_metrics(values: Any) -> dict[str, float]:
+    from wattprint.errors import ConfigError
+    from wattprint.records.windows import _metrics
+
+    try:
+        return _metrics(dict(values))
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _curve(timeline: TimelineData | None, key: str | None = None) -> Any:
@@ -153,17 +165,17 @@ def job_record(
         node_of[job.rank] = job.node_id  # this rank's own node
     for rank, node in node_of.items():
         ranks_of.setdefault(node, []).append(rank)
-    nodes: list[tuple[str, Run, TimelineData | None, int]] = []
-    missing_nodes = []
-    for node_id, rank in sorted(measured_by.items(), key=lambda kv: kv[1]):
-        if rank == job.rank:
-            nodes.append((node_id, mine, my_timeline, rank))
-            continue
-        report = reports.get(rank)
-        if report is None or report.run is None:
-            missing_nodes.append(node_id)
-            continue
-        nodes.append((node_id, report.run, report.timeline, rank))
+    # The nodes are what was measured: rank 0's own, and every report that carries a node's
+    # record (the assignment said who measures; a report is the proof it was done).
+    nodes: list[tuple[str, Run, TimelineData | None, int]] = [
+        (job.node_id or mine.host, mine, my_timeline, job.rank or 0)
+    ]
+    for rank in sorted(reports):
+        report = reports[rank]
+        if report.run is not None and all(report.node_id != n for n, *_ in nodes):
+            nodes.append((report.node_id, report.run, report.timeline, rank))
+    measured = {n for n, *_ in nodes}
+    missing_nodes = sorted(n for n in measured_by if n not in measured)
     missing_ranks = tuple(r for r in range(job.world_size) if r != job.rank and r not in reports)
     components = tuple(
         replace(c, device=f"{node_id}: {c.device}") for node_id, run, _, _ in nodes
@@ -189,13 +201,29 @@ def job_record(
         for node_id, run, _, rank in nodes
     )
     windows: list[Window] = []
+    late_notes: list[str] = []
     for node_id, run, timeline, rank in nodes:
         windows += [replace(w, name=f"rank {rank}: {w.name}") for w in run.windows]
+        node_start = parse_iso_utc(run.started_at).timestamp()
+        node_end = node_start + run.duration_s
         for other in sorted(ranks_of.get(node_id, [])):
-            report = reports.get(other)
-            if other != rank and report is not None:
-                windows += [_rank_window(w, other, run, timeline) for w in report.windows]
+            other_report = reports.get(other)
+            if other == rank or other_report is None:
+                continue
+            windows += [_rank_window(w, other, run, timeline) for w in other_report.windows]
+            outside = []
+            for w in other_report.windows:
+                a = parse_iso_utc(w.started_at).timestamp()
+                if a < node_start - 1.0 or a + w.duration_s > node_end + 1.0:
+                    outside.append(w.name)
+            if outside:
+                late_notes.append(
+                    f"rank {other}'s windows {', '.join(outside[:3])} ran partly outside node "
+                    f"{node_id}'s measurement (rank {rank} started later or stopped first): "
+                    "their energy counts only the measured part"
+                )
     warnings = list(dict.fromkeys(w for _, run, _, _ in nodes for w in run.warnings))
+    warnings += late_notes
     if len(windows) > MAX_JOB_WINDOWS:
         warnings.append(f"{len(windows) - MAX_JOB_WINDOWS} windows of the job's ranks left out")
         windows = windows[:MAX_JOB_WINDOWS]
@@ -229,6 +257,11 @@ def job_record(
         windows=tuple(windows),
         warnings=tuple(warnings),
         samples=sum(run.samples for _, run, _, _ in nodes),
+        items=(
+            sum(run.items or 0 for _, run, _, _ in nodes)
+            if any(run.items is not None for _, run, _, _ in nodes)
+            else None
+        ),
         cost=math.fsum(c for c in costs if c is not None) if None not in costs else None,
         overhead=(
             Overhead(

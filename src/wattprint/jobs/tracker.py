@@ -69,15 +69,10 @@ class JobTracker:
                 )
 
             self._exchange = Exchange(
-                self._store, session_prefix(self._store, ident.job_id, ident.rank)
+                self._store,
+                session_prefix(self._store, ident.job_id, ident.rank, self.settings.project),
             )
-            self._exchange.put("node", ident.rank, ident.node_id)
-            nodes = self._exchange.collect(
-                "node", list(range(ident.world_size)), self.settings.job_timeout_s
-            )
-            for rank in sorted(nodes):
-                self.measured_by.setdefault(str(nodes[rank]), rank)
-            self.measures = self.measured_by.get(ident.node_id) == ident.rank
+            self.measures = self._agree(ident)
         elif ident is not None:
             self.measures = ident.measures_by_env
         self.tracker: Tracker | None = None
@@ -86,9 +81,14 @@ class JobTracker:
         self._epochs = 0
         self._epoch_mark = (_now_iso(), time.monotonic())
         self._node_runs: list[str] = []
+        self._stopped = False
         if self.measures:
             given = {k: v for k, v in options.items() if v is not None}
-            if ident is not None and self.settings.source("scope") == "default":
+            if (
+                ident is not None
+                and ident.node_scope
+                and self.settings.source("scope") == "default"
+            ):
                 given["scope"] = "machine"  # the node, not this rank: other ranks are on it
             hardware = None
             if ident is not None and ident.job_gpus:
@@ -105,6 +105,35 @@ class JobTracker:
                 )  # fmt: skip
         self.run: Run | None = None
 
+    def _agree(self, ident: JobIdentity) -> bool:
+        """Who measures each node, decided once by rank 0 and published: every rank posts its
+        node, rank 0 collects (up to job_timeout_s) and posts the assignment, the others read
+        it. A rank that gets no assignment in time falls back to its local rank (and says so):
+        never two views of one node."""
+        ex, timeout_s = self._exchange, self.settings.job_timeout_s
+        ex.put("node", ident.rank, ident.node_id)
+        if ident.rank == 0:
+            nodes = ex.collect("node", list(range(ident.world_size)), timeout_s)
+            for rank in sorted(nodes):
+                self.measured_by.setdefault(str(nodes[rank]), rank)
+            ex.put("assign", 0, self.measured_by)
+        else:
+            got = ex.collect("assign", [0], 2 * timeout_s).get(0)  # rank 0 may wait timeout_s
+            if not isinstance(got, dict):
+                import warnings
+
+                from wattprint.errors import WattprintWarning
+
+                warnings.warn(
+                    f"rank {ident.rank}: no word from rank 0 within {timeout_s:g} s on who "
+                    "measures each node; the first local rank measures this one",
+                    WattprintWarning,
+                    stacklevel=3,
+                )
+                return ident.measures_by_env
+            self.measured_by = {str(k): int(v) for k, v in got.items() if isinstance(v, int)}
+        return self.measured_by.get(ident.node_id) == ident.rank
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> JobTracker:
         if self.tracker is not None:
@@ -115,6 +144,9 @@ class JobTracker:
     def stop(self) -> Run | None:
         """End this rank's part. Returns the record this rank wrote: the job's on rank 0 (with
         torch.distributed), the node's on a measuring rank, None elsewhere."""
+        if self._stopped:
+            return self.run
+        self._stopped = True
         ident, ex = self.identity, self._exchange
         if self.tracker is None:
             if ident is not None and ex is not None:
@@ -161,8 +193,13 @@ class JobTracker:
                 reports[rank] = RankReport.from_doc(doc)
             except (ValueError, TypeError, KeyError, AttributeError):
                 continue  # a message that is not a report counts as missing
-        self._node_runs = [r.run.run_id for r in reports.values() if r.run is not None]
-        return job_record(run, timeline, reports, self.measured_by, self.tracker.job)
+        record, job_timeline = job_record(
+            run, timeline, reports, self.measured_by, self.tracker.job
+        )
+        assert record.job is not None
+        # only the node records the job's record counts (never rank 0's own: it became it)
+        self._node_runs = [n.run_id for n in record.job.nodes if n.run_id != run.run_id]
+        return record, job_timeline
 
     def _drop_node_records(self) -> None:
         """Where other nodes' records are in this store too (one machine, or a store shared by
@@ -191,7 +228,17 @@ class JobTracker:
     ) -> None:
         if exc is not None and self.tracker is not None:
             self.tracker.fail(f"{type(exc).__name__}: {exc}")
-        self.stop()
+        if exc is None:
+            self.stop()
+            return
+        try:
+            self.stop()
+        except Exception as stop_exc:  # noqa: BLE001 - the user's exception must come through
+            import warnings
+
+            from wattprint.errors import WattprintWarning
+
+            warnings.warn(f"could not record the job: {stop_exc}", WattprintWarning, stacklevel=2)
 
     # -- windows ---------------------------------------------------------------------------
     def begin_window(self, name: str) -> None:
@@ -215,9 +262,43 @@ class JobTracker:
                     None,
                     0.0,
                     (),
-                    metrics={k: float(v) for k, v in metrics.items()},
+                    metrics=_metrics(metrics),
                 )
             )
+
+    def new_epoch(self, params: dict[str, float] | None = None) -> None:
+        """Eco2AI's name for :meth:`epoch`."""
+        self.epoch(**(params or {}))
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """``with t.stage("eval"):``: a window ``stage:NAME`` on every rank."""
+        if self.tracker is not None:
+            with self.tracker.stage(name):
+                yield
+            return
+        with self.window(f"stage:{name}"):
+            yield
+
+    def start_training(self, epochs: int | None = None) -> None:
+        if self.tracker is not None:
+            self.tracker.start_training(epochs)
+        self._epoch_mark = (_now_iso(), time.monotonic())
+
+    def stop_training(self) -> None:
+        if self.tracker is not None:
+            self.tracker.stop_training()
+
+    def count(self, n: int) -> None:
+        """Items processed. Counted where the node is measured; on a rank that does not
+        measure this is ignored, so count each node's items on its measuring rank (the job's
+        record adds the nodes' counts)."""
+        if self.tracker is not None:
+            self.tracker.count(n)
+
+    def fail(self, error: str) -> None:
+        if self.tracker is not None:
+            self.tracker.fail(error)
 
     @contextmanager
     def window(self, name: str) -> Iterator[None]:
@@ -244,11 +325,19 @@ class JobTracker:
                 None,
                 0.0,
                 (),
-                metrics={k: float(v) for k, v in metrics.items()},
+                metrics=_metrics(metrics),
                 stage="train",
             )
         )
         self._epoch_mark = (_now_iso(), now)
+
+
+def _metrics(values: Mapping[str, object]) -> dict[str, float]:
+    """Metrics checked as a measuring rank's are (finite numbers, plain names): a rank that
+    does not measure fails the same way, at the same call."""
+    from wattprint.records.windows import _metrics as check
+
+    return check(values)
 
 
 def _now_iso() -> str:
