@@ -484,7 +484,7 @@ def test_pue_keywords() -> None:
     with pytest.raises(ConfigError, match="cloud region"):
         wattprint.Tracker(pue="cloud", zone="DE", db=False)
     with pytest.raises(ConfigError, match="no published PUE"):
-        wattprint.Tracker(pue="cloud", zone="aws:eu-west-1", db=False)
+        wattprint.Tracker(pue="cloud", zone="azure:westeurope", db=False)
     with pytest.raises(ConfigError, match="datacenter"):
         wattprint.Tracker(pue="lots", db=False)
 

@@ -115,7 +115,9 @@ def test_unknown_region_lists_close_matches() -> None:
 def test_region_pue() -> None:
     assert cloud.region_pue("gcp:us-west1") == 1.11
     assert cloud.region_pue("GCP/europe-west1") == 1.08
-    assert cloud.region_pue("aws:us-east-1") is None
+    # AWS publishes one fleet-wide figure (2025); Azure only per geography: none bundled
+    assert cloud.region_pue("aws:us-east-1") == 1.14
+    assert cloud.region_pue("azure:westeurope") is None
     with pytest.raises(ConfigError, match="not a cloud region"):
         cloud.region_pue("DE")
 

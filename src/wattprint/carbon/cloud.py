@@ -159,9 +159,27 @@ def region(code: str) -> Region:
     )
 
 
+# A provider's published fleet-wide PUE, for its regions that have none of their own:
+# (PUE, year, source). Only figures the provider itself published; Azure publishes PUE per
+# geography (datacenters.microsoft.com), not bundled yet, so Azure regions have none here.
+PROVIDER_PUE: dict[str, tuple[float, int, str]] = {
+    "aws": (
+        1.14,
+        2025,
+        "Amazon Sustainability, 'AWS Cloud' (sustainability.aboutamazon.com): average global "
+        "PUE of AWS data centers, 2025 (1.15 in 2024)",
+    ),
+}
+
+
 def region_pue(code: str) -> float | None:
-    """The region's published PUE when the bundled table has one, else None.
+    """The region's published PUE when the bundled table has one, else its provider's
+    published fleet-wide figure (:data:`PROVIDER_PUE`), else None.
 
     Unknown codes raise ConfigError (with close matches), as :func:`region` does.
     """
-    return region(code).pue
+    r = region(code)
+    if r.pue is not None:
+        return r.pue
+    fleet = PROVIDER_PUE.get(r.provider)
+    return fleet[0] if fleet is not None else None

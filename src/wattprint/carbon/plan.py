@@ -39,7 +39,8 @@ def region_pue(intensity: Intensity | None) -> float:
     value = published(zone)
     if value is None:
         raise ConfigError(
-            f"no published PUE for {zone} in the bundled table; give a number, "
+            f"no published PUE for {zone} in the bundled table (Azure publishes PUE per "
+            "geography only, not bundled yet); give a number, "
             f"or pue='datacenter' ({DATACENTER_PUE:g})"
         )
     return value
