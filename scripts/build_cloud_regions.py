@@ -81,6 +81,44 @@ SRC_MANUAL = "location: curated in scripts/build_cloud_regions.py"
 
 # AWS region -> (location, grid zone). Public regions only (no GovCloud: AWS does not publish
 # their state). Opt-in regions are included.
+# US regions -> the balancing authority (Electricity Maps zone) whose grid serves the metro,
+# instead of the state: a state's generation rate leaves out what a net importer such as
+# Virginia buys from the rest of PJM. Curated from public facts (which utility and grid
+# operator serve each metro: PJM for Northern Virginia, Ohio and northern Illinois; MISO for
+# Iowa; ERCOT for Dallas and San Antonio; CAISO for Northern California; LADWP for Los
+# Angeles; BPA for the Columbia River sites in Oregon; Grant County PUD for Quincy, WA;
+# PacifiCorp East for Salt Lake City; NV Energy for Las Vegas; SPP for Oklahoma; Santee Cooper
+# for Moncks Corner, SC; Southern Company for Georgia; WACM for Cheyenne, WY; APS for the
+# Phoenix area). Each must be a zone of the right country in the bundled tables.
+BALANCING_AUTHORITY: dict[str, str] = {
+    "aws:us-east-1": "US-MIDA-PJM",
+    "aws:us-east-2": "US-MIDA-PJM",
+    "aws:us-west-1": "US-CAL-CISO",
+    "aws:us-west-2": "US-NW-BPAT",
+    "azure:centralus": "US-MIDW-MISO",
+    "azure:eastus": "US-MIDA-PJM",
+    "azure:eastus2": "US-MIDA-PJM",
+    "azure:northcentralus": "US-MIDA-PJM",
+    "azure:southcentralus": "US-TEX-ERCO",
+    "azure:westcentralus": "US-NW-WACM",
+    "azure:westus": "US-CAL-CISO",
+    "azure:westus2": "US-NW-GCPD",
+    "azure:westus3": "US-SW-AZPS",
+    "gcp:us-central1": "US-MIDW-MISO",
+    "gcp:us-central2": "US-CENT-SWPP",
+    "gcp:us-east1": "US-CAR-SC",
+    "gcp:us-east2": "US-SE-SOCO",
+    "gcp:us-east4": "US-MIDA-PJM",
+    "gcp:us-east5": "US-MIDA-PJM",
+    "gcp:us-south1": "US-TEX-ERCO",
+    "gcp:us-west1": "US-NW-BPAT",
+    "gcp:us-west2": "US-CAL-LDWP",
+    "gcp:us-west3": "US-NW-PACE",
+    "gcp:us-west4": "US-NW-NEVP",
+}
+SRC_BA = "grid: the balancing authority serving the metro (curated in this script)"
+LIC_BA = "facts (no licensed data)"
+
 AWS_REGIONS: dict[str, tuple[str, str]] = {
     "af-south-1": ("Cape Town, South Africa", "ZA"),
     "ap-east-1": ("Hong Kong", "HK"),
@@ -256,6 +294,13 @@ class Builder:
             grid = candidates[0][0]
             if self.zone(grid) != grid:
                 raise SystemExit(f"{code}: grid zone {grid!r} is not canonical")
+            ba = BALANCING_AUTHORITY.get(code)
+            if ba is not None:
+                if self.zone(ba) != ba or self.country(ba) != self.country(grid):
+                    raise SystemExit(f"{code}: balancing authority {ba!r} is not a zone of "
+                                     f"{self.country(grid)}")  # fmt: skip
+                grid = ba
+                parts.append((SRC_BA, LIC_BA))
             gg = google.get(region) if provider == "gcp" else None
             if gg is not None:
                 value = gg["Grid carbon intensity (gCO2eq / kWh)"]
@@ -314,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.out}: {len(rows)} regions ("
         + ", ".join(f"{p} {by_provider[p]}" for p in PROVIDERS)
-        + f"); {with_google} with Google's figure, {subnational} on a US-state grid zone, "
+        + f"); {with_google} with Google's figure, {subnational} on a US grid zone "
+        "(balancing authority or state), "
         f"{with_pue} with a PUE"
     )
     return 0
