@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from wattprint.carbon.intensity import DEFAULT_BASIS
 from wattprint.errors import WattprintError
 from wattprint.records.run import Embodied, IntensityBin, Marginal, Run, TimelineData, Window
 
@@ -29,6 +30,15 @@ def finalize(
     """The run with its time-binned CO2, windows' CO2, cost, marginal and embodied carbon.
     A provider that fails costs a warning and the bundled value, never the run."""
     run = replace(run, **plan.record_fields(run.energy_kwh))  # type: ignore[arg-type]
+    if plan.intensity is not None and plan.intensity.basis != DEFAULT_BASIS:
+        from wattprint.carbon.intensity import BASIS_NOTES
+
+        basis = plan.intensity.basis
+        warn(
+            "basis",
+            f"{plan.intensity.zone}'s intensity is on a {basis} basis, not {DEFAULT_BASIS}: "
+            f"{BASIS_NOTES[basis]}",
+        )
     if plan.marginal is not None:
         run = replace(run, marginal=_marginal(plan, run, timeline, started_at, warn))
     if plan.intensity is not None or plan.tariff is not None:

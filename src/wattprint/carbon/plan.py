@@ -102,6 +102,7 @@ class CarbonPlan:
             "zone": i.zone if i else None,
             "intensity_g_per_kwh": i.intensity_g_per_kwh if i else None,
             "intensity_source": i.label if i else None,
+            "intensity_basis": i.basis if i else None,
             "pue": self.pue,
             "zone_resolved_by": self.zone_resolved_by,
         }

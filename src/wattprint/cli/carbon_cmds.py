@@ -60,7 +60,7 @@ def intensity(args: argparse.Namespace) -> int:
     value = zones.intensity(zone)
     live, problem = _live(zone.code)
     if args.json:
-        doc = {**asdict(value), "kind": zone.kind, "parent": zone.parent}
+        doc = {**asdict(value), "basis": value.basis, "kind": zone.kind, "parent": zone.parent}
         if live is not None or problem is not None:
             doc["live"] = live if live is not None else {"error": problem}
         print(json.dumps(doc, indent=2))
@@ -68,6 +68,7 @@ def intensity(args: argparse.Namespace) -> int:
     year = value.year if value.year is not None else "undated"
     print(f"{zone.code} ({zone.name}): {value.intensity_g_per_kwh:g} gCO2e/kWh, {year}")
     print(f"  source: {value.source}")
+    print(f"  basis: {value.basis}")
     print(f"  licence: {value.licence}")
     if value.note:
         print(f"  note: {value.note}")

@@ -262,6 +262,8 @@ class Run:
     epochs: int | None = None  # epochs closed (Tracker.epoch)
     prediction: Prediction | None = None  # the training's, after the first epochs
     job: JobInfo | None = None  # a node's or a whole job's record in a multi-node job
+    # lifecycle | direct | provider | unknown: what the bundled intensity counts (None: no zone)
+    intensity_basis: str | None = None
 
     @property
     def energy_j(self) -> float:

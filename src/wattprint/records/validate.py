@@ -135,6 +135,7 @@ def check_run(run: Run) -> None:
     _text("zone", run.zone, optional=True)
     _number("intensity_g_per_kwh", run.intensity_g_per_kwh, optional=True, maximum=1e5)
     _text("intensity_source", run.intensity_source, optional=True)
+    _text("intensity_basis", run.intensity_basis, optional=True)
     _number("pue", run.pue, minimum=1.0, maximum=10.0)
     _text("scope", run.scope)
     _number("uncertainty_pct", run.uncertainty_pct, maximum=1000)
