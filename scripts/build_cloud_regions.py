@@ -115,8 +115,50 @@ BALANCING_AUTHORITY: dict[str, str] = {
     "gcp:us-west2": "US-CAL-LDWP",
     "gcp:us-west3": "US-NW-PACE",
     "gcp:us-west4": "US-NW-NEVP",
+    # Outside the US: the bidding zone or regional grid of the metro, where the bundled tables
+    # split the country (Sweden, Norway, Italy, Japan, Australia's NEM regions, Canada's
+    # provinces, India's regional grids, Brazil's subsystems, Peninsular Malaysia).
+    "aws:ap-northeast-1": "JP-TK",
+    "aws:ap-northeast-3": "JP-KN",
+    "aws:ap-south-1": "IN-WE",
+    "aws:ap-south-2": "IN-SO",
+    "aws:ap-southeast-2": "AU-NSW",
+    "aws:ap-southeast-4": "AU-VIC",
+    "aws:ap-southeast-5": "MY-WM",
+    "aws:ca-central-1": "CA-QC",
+    "aws:ca-west-1": "CA-AB",
+    "aws:eu-north-1": "SE-SE3",
+    "aws:eu-south-1": "IT-NO",
+    "aws:sa-east-1": "BR-CS",
+    "azure:australiacentral": "AU-NSW",  # the ACT is in the NEM's NSW region
+    "azure:australiacentral2": "AU-NSW",
+    "azure:australiaeast": "AU-NSW",
+    "azure:australiasoutheast": "AU-VIC",
+    "azure:brazilsouth": "BR-CS",
+    "azure:canadacentral": "CA-ON",
+    "azure:canadaeast": "CA-QC",
+    "azure:centralindia": "IN-WE",
+    "azure:italynorth": "IT-NO",
+    "azure:japaneast": "JP-TK",
+    "azure:japanwest": "JP-KN",
+    "azure:norwayeast": "NO-NO1",
+    "azure:norwaywest": "NO-NO2",
+    "azure:southindia": "IN-SO",
+    "azure:westindia": "IN-WE",
+    "gcp:asia-northeast1": "JP-TK",
+    "gcp:asia-northeast2": "JP-KN",
+    "gcp:asia-south1": "IN-WE",
+    "gcp:asia-south2": "IN-NO",
+    "gcp:australia-southeast1": "AU-NSW",
+    "gcp:australia-southeast2": "AU-VIC",
+    "gcp:europe-north2": "SE-SE3",
+    "gcp:europe-west12": "IT-NO",
+    "gcp:europe-west8": "IT-NO",
+    "gcp:northamerica-northeast1": "CA-QC",
+    "gcp:northamerica-northeast2": "CA-ON",
+    "gcp:southamerica-east1": "BR-CS",
 }
-SRC_BA = "grid: the balancing authority serving the metro (curated in this script)"
+SRC_BA = "grid: the balancing authority or bidding zone serving the metro (curated here)"
 LIC_BA = "facts (no licensed data)"
 
 AWS_REGIONS: dict[str, tuple[str, str]] = {
@@ -359,8 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.out}: {len(rows)} regions ("
         + ", ".join(f"{p} {by_provider[p]}" for p in PROVIDERS)
-        + f"); {with_google} with Google's figure, {subnational} on a US grid zone "
-        "(balancing authority or state), "
+        + f"); {with_google} with Google's figure, {subnational} on a sub-national grid zone "
+        "(balancing authority, bidding zone, state), "
         f"{with_pue} with a PUE"
     )
     return 0

@@ -211,7 +211,7 @@ AWS_REGIONS = {  # no raw input holds AWS: the locations are public facts; US: t
     "us-west-2": "US-NW-BPAT",
     "eu-west-1": "IE",
     "eu-central-1": "DE",
-    "ap-northeast-1": "JP",
+    "ap-northeast-1": "JP-TK",  # Tokyo: TEPCO's area
 }
 
 
@@ -227,12 +227,13 @@ def _expected_grid(location: str) -> str:
 
 
 def _same_grid(grid: str, location: str) -> bool:
-    """The row's grid is the one the location gives, or, for a US state, the balancing
-    authority the build script curated for that metro (``US-MIDA-PJM``: two dashes)."""
+    """The row's grid is the one the location gives, or a zone inside its country that the
+    build script curated for the metro (a balancing authority such as ``US-MIDA-PJM``, a
+    bidding zone such as ``SE-SE3``)."""
     expected = _expected_grid(location)
     if grid == expected:
         return True
-    return expected.startswith("US-") and grid.startswith("US-") and grid.count("-") == 2
+    return "-" in grid and grid.split("-")[0] == expected.split("-")[0]
 
 
 @needs_sources
