@@ -92,6 +92,11 @@ class Tracker:
             raise ConfigError("give either settings= (already resolved) or setting keywords")
         s = self.settings = settings or resolve({"project": project, **options})
         self.project, self.scope, self.zone = s.project, s.scope, s.zone
+        if s.network and s.scope != "machine":
+            raise ConfigError(
+                "network energy can only be estimated for the whole machine (no per-process "
+                "byte counters exist): use scope='machine', or leave network off"
+            )
         self.interval_s, self.checkpoint_s = s.interval_s, s.checkpoint_s
         self.experiment, self.tags = s.experiment, s.tags
         if pid is not None:

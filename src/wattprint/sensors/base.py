@@ -31,6 +31,7 @@ class Component(str, enum.Enum):
     GPU = "gpu"
     RAM = "ram"
     STORAGE = "storage"
+    NETWORK = "network"  # optional, machine scope only (sensors/network_model.py)
 
     def __str__(self) -> str:
         return self.value

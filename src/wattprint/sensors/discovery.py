@@ -49,6 +49,7 @@ class HardwareOptions:
     cpu_tdp_w: float | None = None  # default: from the CPU database
     cpu_model: str | None = None  # default: the detected model
     storage: bool = True
+    network: bool = False  # the optional network component (machine scope only)
     gpu: bool = True
     gpu_ids: tuple[int | str, ...] | None = None  # within CUDA_VISIBLE_DEVICES; None: all
     # The visible-devices variables to use instead of this process's: a multi-node job's
@@ -63,6 +64,7 @@ class HardwareOptions:
             cpu_tdp_w=settings.cpu_tdp_w if settings.cpu_tdp_w is not None else self.cpu_tdp_w,
             cpu_model=settings.cpu_model or self.cpu_model,
             gpu_ids=settings.gpu_ids if settings.gpu_ids is not None else self.gpu_ids,
+            network=self.network or settings.network,
         )
 
 
@@ -155,6 +157,11 @@ def discover(opts: HardwareOptions = HardwareOptions(), *, gpu: bool = True) -> 
             sensors.append(RamModelSensor(procfs.machine_mem_total_b()))
         finally:
             procfs.close()
+
+    if opts.network:
+        from wattprint.sensors.network_model import NetworkModelSensor
+
+        sensors.append(NetworkModelSensor(opts.proc_dir))
 
     reader: DiskStatsReader | None = None
     if opts.storage:

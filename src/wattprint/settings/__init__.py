@@ -109,6 +109,7 @@ class Settings:
     cloud_metadata: bool
     ip_geolocation: bool
     ip_geolocation_url: str
+    network: bool
     job_id: str | None
     node_id: str | None
     job_timeout_s: float

@@ -332,6 +332,14 @@ SETTINGS: tuple[Setting, ...] = (
         example="https://ipapi.co/json/",
     ),
     Setting(
+        "network",
+        "WATTPRINT_NETWORK",
+        parse_switch,
+        False,
+        "add a network component (bytes moved x a cited kWh/GB factor); scope machine only",
+        example="1",
+    ),
+    Setting(
         "job_id",
         "WATTPRINT_JOB_ID",
         parse_optional_text,
