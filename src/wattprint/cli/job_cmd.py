@@ -52,6 +52,7 @@ def job_total(runs: list[Any]) -> dict[str, Any]:
     seen = {r.job.node_id for r in lone}
     if lone and expected and len(seen) < expected:
         missing.append(f"{expected - len(seen)} of {expected} nodes have no record")
+    nodes.sort(key=lambda n: (str(n["node_id"]), str(n["run_id"])))  # a stable listing
     co2 = [p.co2_kg for p in parts]
     return {
         "job_id": parts[0].job.job_id if parts else None,
