@@ -105,10 +105,10 @@ class RankReport:
 
 def _checked_metrics(values: Any) -> dict[str, float]:
     from wattprint.errors import ConfigError
-    from wattprint.records.windows import _metrics
+    from wattprint.records.windows import check_metrics
 
     try:
-        return _metrics(dict(values))
+        return check_metrics(dict(values))
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
 
@@ -130,9 +130,9 @@ def _curve(timeline: TimelineData | None, key: str | None = None) -> Any:
         return None
 
 
-def _rank_window(w: Window, rank: int, node: Run, timeline: TimelineData | None) -> Window:
+def _rank_window(w: Window, rank: int, node: Run, curve: Any) -> Window:
+    """``w`` priced on its node's energy curve (``_curve`` of the node's timeline, or None)."""
     energy_kwh = 0.0
-    curve = _curve(timeline)
     if curve is not None:
         a = parse_iso_utc(w.started_at).timestamp() - parse_iso_utc(node.started_at).timestamp()
         energy_kwh = max(0.0, curve.at(a + w.duration_s) - curve.at(a)) / J_PER_KWH
@@ -205,12 +205,14 @@ def job_record(
     for node_id, run, timeline, rank in nodes:
         windows += [replace(w, name=f"rank {rank}: {w.name}") for w in run.windows]
         node_start = parse_iso_utc(run.started_at).timestamp()
+        curve: Any = None  # the node's energy curve, built at its first rank window
         node_end = node_start + run.duration_s
         for other in sorted(ranks_of.get(node_id, [])):
             other_report = reports.get(other)
             if other == rank or other_report is None:
                 continue
-            windows += [_rank_window(w, other, run, timeline) for w in other_report.windows]
+            curve = curve if curve is not None else _curve(timeline)  # once per node
+            windows += [_rank_window(w, other, run, curve) for w in other_report.windows]
             outside = []
             for w in other_report.windows:
                 a = parse_iso_utc(w.started_at).timestamp()

@@ -30,6 +30,7 @@ from typing import Any
 
 from wattprint.jobs.identity import JobIdentity, identify
 from wattprint.records.run import JobInfo, Run, TimelineData, Window
+from wattprint.records.windows import check_metrics
 from wattprint.settings import resolve
 from wattprint.tracker import Tracker
 
@@ -262,7 +263,7 @@ class JobTracker:
                     None,
                     0.0,
                     (),
-                    metrics=_metrics(metrics),
+                    metrics=check_metrics(metrics),
                 )
             )
 
@@ -325,19 +326,11 @@ class JobTracker:
                 None,
                 0.0,
                 (),
-                metrics=_metrics(metrics),
+                metrics=check_metrics(metrics),
                 stage="train",
             )
         )
         self._epoch_mark = (_now_iso(), now)
-
-
-def _metrics(values: Mapping[str, object]) -> dict[str, float]:
-    """Metrics checked as a measuring rank's are (finite numbers, plain names): a rank that
-    does not measure fails the same way, at the same call."""
-    from wattprint.records.windows import _metrics as check
-
-    return check(values)
 
 
 def _now_iso() -> str:

@@ -41,7 +41,7 @@ class _Edge:
         self.snap, self.wall, self.stage = snap, wall, stage
 
 
-def _metrics(values: Mapping[str, object]) -> dict[str, float]:
+def check_metrics(values: Mapping[str, object]) -> dict[str, float]:
     """Metrics as a record keeps them: text names, finite numbers (a framework's tensors and
     numpy scalars are numbers too); anything else is a one-line error."""
     if len(values) > MAX_METRICS:
@@ -124,7 +124,7 @@ class WindowBook:
             comps,
             self._co2_kg(sum(c.energy_kwh for c in comps)),
         )
-        window = replace(window, metrics=_metrics(metrics), stage=edge.stage)
+        window = replace(window, metrics=check_metrics(metrics), stage=edge.stage)
         if self.log.add(window):
             self._warn(
                 "windows:merged",
@@ -197,7 +197,7 @@ class WindowBook:
     def epoch(self, metrics: Mapping[str, object], number: int | None = None) -> Window:
         """Close the epoch in progress with its metrics and open the next one at the same
         reading. Without ``start_training()`` the first epoch began when the run started."""
-        checked = _metrics(metrics)  # before anything changes: a bad metric loses nothing
+        checked = check_metrics(metrics)  # before anything changes: a bad metric loses nothing
         start = self._epoch
         if start is None:
             if self._training_started is not None:

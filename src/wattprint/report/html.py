@@ -6,6 +6,7 @@ with ``<``, ``>`` and ``&`` escaped."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 from wattprint.carbon.compare import HourCO2, ZoneCO2
@@ -34,8 +35,9 @@ CSS = (
 )
 
 
+@lru_cache(maxsize=1)
 def zoom_script() -> str:
-    """The figure's zoom script (report/zoom.js), read once per page."""
+    """The figure's zoom script (report/zoom.js): a file of the package, read once."""
     from importlib import resources
 
     return (resources.files("wattprint.report") / "zoom.js").read_text(encoding="utf-8")
