@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fakes import FakeClock, FakeProc
+from tests.pg import PostgresServer, postgres_session
 from wattprint.settings import env_name, env_names
 
 
@@ -26,3 +28,16 @@ def clock() -> FakeClock:
 @pytest.fixture
 def fake_proc(tmp_path: Path) -> FakeProc:
     return FakeProc(tmp_path / "proc")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL for the session (started only if a test asks for it)."""
+    with postgres_session() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL."""
+    return postgres_server.new_database()

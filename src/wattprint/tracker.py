@@ -208,13 +208,11 @@ class Tracker:
         if self.job is not None:
             self._identity["job"] = self.job
         if not self.settings.store_off:
-            from pathlib import Path
-
-            from wattprint.records.recorder import Recorder
+            from wattprint.records.recorder import Recorder, db_target
 
             db = self.settings.db
             self._recorder = Recorder(
-                Path(db) if db else None, self._warn, self.checkpoint_s, self._signing_key
+                db_target(db) if db else None, self._warn, self.checkpoint_s, self._signing_key
             )
         if self._recorder is not None and (record_now or not self._background):
             with own.measure():  # the store's write is wattprint's, not the tree's I/O

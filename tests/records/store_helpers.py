@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import wattprint
 from wattprint.records.run import ComponentEnergy, Run, TimelineData, Window
+from wattprint.records.store_pg import PgConn
+from wattprint.records.store_sql import Conn
 
 SRC_DIR = str(Path(wattprint.__file__).resolve().parents[1])
 ROOT_DIR = str(Path(__file__).resolve().parents[2])  # for `import tests.records...`
@@ -80,3 +87,42 @@ def subprocess_env() -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+# -- both engines ---------------------------------------------------------------------------
+Target = Path | str  # a SQLite file, or a PostgreSQL URL
+
+#: For ``@pytest.fixture(params=BACKENDS)``: every store test runs on both engines.
+BACKENDS = ("sqlite", "postgresql")
+
+
+def backend_target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
+    """A new store of the engine ``request.param`` names: a file under ``tmp_path``, or a
+    new database on the session's real PostgreSQL (tests/pg.py)."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return tmp_path / "data" / "runs.sqlite3"
+
+
+def is_pg(target: object) -> bool:
+    return isinstance(target, str) and target.startswith("postgresql://")
+
+
+@contextlib.contextmanager
+def raw(target: Target) -> Iterator[Conn]:
+    """A plain connection, as another program (or a tamperer with the sqlite3 shell or psql)
+    would open; both take the store's ``?`` placeholders."""
+    if is_pg(target):
+        import psycopg
+
+        pg = psycopg.connect(str(target), autocommit=True)
+        try:
+            yield PgConn(pg)
+        finally:
+            pg.close()
+        return
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()

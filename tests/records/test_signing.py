@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.records.store_helpers import make_run
+from tests.records.store_helpers import BACKENDS, backend_target, is_pg, make_run, raw
 from wattprint.errors import ConfigError, SigningError
 from wattprint.records.signing import (
     canonical_bytes,
@@ -22,6 +21,7 @@ from wattprint.records.signing import (
     verify,
 )
 from wattprint.records.store import RunStore
+from wattprint.records.store_sql import Conn
 
 ENV_KEY = "WATTPRINT_SIGNING_KEY"
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -29,10 +29,10 @@ OTHER_KEY = b"fedcba9876543210fedcba9876543210"
 IDS = ("run-a", "run-b", "run-c", "run-d", "run-e")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RunStore]:
-    """Five finished runs, signed."""
-    s = RunStore(tmp_path / "runs.sqlite3")
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
+    """Five finished runs, signed (on SQLite, and on a real PostgreSQL)."""
+    s = RunStore(backend_target(request, tmp_path))
     for i, run_id in enumerate(IDS):
         s.finish(make_run(run_id, energy_kwh=0.001 * (i + 1)))
     assert sign_pending(s, KEY) == len(IDS)
@@ -40,14 +40,10 @@ def store(tmp_path: Path) -> Iterator[RunStore]:
     s.close()
 
 
-@contextlib.contextmanager
-def tamper(store: RunStore) -> Iterator[sqlite3.Connection]:
-    """A plain connection, as someone editing the file with the sqlite3 shell would use."""
-    conn = sqlite3.connect(store.path, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
+def tamper(store: RunStore) -> contextlib.AbstractContextManager[Conn]:
+    """A plain connection, as someone editing the store with the sqlite3 shell or psql would
+    use."""
+    return raw(store.path)
 
 
 def one_line(problems: list[str]) -> None:
@@ -119,8 +115,21 @@ def test_interrupted_runs_are_signed_too(store: RunStore) -> None:
 
 
 def test_the_key_is_never_written_to_the_database(store: RunStore) -> None:
-    files = [store.path, *store.path.parent.glob(store.path.name + "-*")]
-    blob = b"".join(p.read_bytes() for p in files)
+    if is_pg(store.path):  # every value of every table, as psql would show them
+        with tamper(store) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()"
+                )
+            ]
+            rows = [conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables]
+        assert "meta" in tables and "runs" in tables
+        blob = repr(rows).encode()
+    else:
+        files = [Path(store.path), *Path(store.path).parent.glob(Path(store.path).name + "-*")]
+        blob = b"".join(p.read_bytes() for p in files)
     assert KEY not in blob and KEY.hex().encode() not in blob
 
 
@@ -294,19 +303,22 @@ def test_a_late_finish_of_a_signed_run_is_refused(store: RunStore) -> None:
 def test_garbage_in_signature_columns_is_reported_not_raised(store: RunStore) -> None:
     with tamper(store) as conn:
         conn.execute("UPDATE runs SET hmac = 'é' WHERE id = 'run-b'")
-        conn.execute("UPDATE runs SET hmac = 42 WHERE id = 'run-c'")
-        conn.execute("UPDATE runs SET seq = 'x' WHERE id = 'run-d'")
+        number = "42" if is_pg(store.path) else 42  # SQLite keeps an integer as it is
+        conn.execute("UPDATE runs SET hmac = ? WHERE id = 'run-c'", (number,))
+        if not is_pg(store.path):  # PostgreSQL's column types refuse a text seq
+            conn.execute("UPDATE runs SET seq = 'x' WHERE id = 'run-d'")
     report = verify(store, KEY)
     assert not report.ok
     assert any("run-b" in p for p in report.problems)
     assert any("run-c" in p for p in report.problems)
-    assert any("run-d" in p and "seq edited" in p for p in report.problems)
+    if not is_pg(store.path):
+        assert any("run-d" in p and "seq edited" in p for p in report.problems)
 
 
 def test_a_resumed_run_holds_the_chain_until_it_ends(store: RunStore) -> None:
     sleepy = make_run("sleepy", status="running", ended_at=None)
     store.begin(sleepy)
-    with sqlite3.connect(store.path) as conn:  # written by another host: judged by heartbeat
+    with tamper(store) as conn:  # written by another host: judged by heartbeat
         conn.execute("UPDATE runs SET host_key = 'another-host' WHERE id = 'sleepy'")
     store.mark_interrupted(now=time.time() + 3600)  # seq 6
     store.checkpoint(sleepy)  # it was only suspended: running again, keeps seq 6

@@ -1,8 +1,8 @@
-"""The SQLite run store: round trips, schema versions, concurrency, crashed writers."""
+"""The run store, on SQLite and on a real PostgreSQL: round trips, schema versions,
+concurrency, crashed writers. Tests that take ``target`` run on both engines."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sqlite3
@@ -16,40 +16,55 @@ from pathlib import Path
 
 import pytest
 
-from tests.records.store_helpers import PYTHON, make_run, make_timeline, subprocess_env
+from tests.records.store_helpers import (
+    BACKENDS,
+    PYTHON,
+    Target,
+    backend_target,
+    is_pg,
+    make_run,
+    make_timeline,
+    raw,
+    subprocess_env,
+)
 from wattprint.errors import StoreError
 from wattprint.records import store_schema
 from wattprint.records.paths import check_store_path as check_writable
 from wattprint.records.run import IntensityBin, Run
 from wattprint.records.store import RunStore, default_db_path, pid_alive
+from wattprint.records.store_pg import LOCK_KEY
+from wattprint.records.store_sql import Conn, Dialect
 
 ENV_DB = "WATTPRINT_DB"
 
 
+@pytest.fixture(params=BACKENDS)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
+    return backend_target(request, tmp_path)
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
+    """A SQLite store's path, for the tests of the file itself."""
     return tmp_path / "data" / "runs.sqlite3"
 
 
 @pytest.fixture
-def store(db: Path) -> Iterator[RunStore]:
-    s = RunStore(db)
+def store(target: Target) -> Iterator[RunStore]:
+    s = RunStore(target)
     yield s
     s.close()
 
 
-@contextlib.contextmanager
-def raw(db: Path) -> Iterator[sqlite3.Connection]:
-    """A plain connection, as another program (or a tamperer) would open."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
+def schema_version(target: Target) -> int:
+    with raw(target) as conn:
+        if is_pg(target):
+            return int(conn.execute("SELECT version FROM wattprint_schema").fetchone()[0])
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 # -- round trip ---------------------------------------------------------------------------
-def test_begin_checkpoint_finish_round_trips_the_run(store: RunStore, db: Path) -> None:
+def test_begin_checkpoint_finish_round_trips_the_run(store: RunStore, target: Target) -> None:
     final = make_run()
     store.begin(replace(final, energy_kwh=0.0, components=(), windows=()), pid=os.getpid())
     assert store.get(final.run_id).status == "running"
@@ -59,7 +74,7 @@ def test_begin_checkpoint_finish_round_trips_the_run(store: RunStore, db: Path) 
 
     assert store.get(final.run_id) == final
     assert store.timeline(final.run_id) == make_timeline(5)
-    with raw(db) as conn:
+    with raw(target) as conn:
         seq, status, energy = conn.execute(
             "SELECT seq, status, energy_kwh FROM runs WHERE id = ?", (final.run_id,)
         ).fetchone()
@@ -83,10 +98,10 @@ def test_checkpoint_without_timeline_keeps_the_stored_one(store: RunStore) -> No
     assert store.timeline(run.run_id) == make_timeline(4)
 
 
-def test_timeline_blobs_are_float64_little_endian(store: RunStore, db: Path) -> None:
+def test_timeline_blobs_are_float64_little_endian(store: RunStore, target: Target) -> None:
     run = make_run()
     store.finish(run, make_timeline(3))
-    with raw(db) as conn:
+    with raw(target) as conn:
         t_blob, e_blob = conn.execute(
             "SELECT t_blob, e_blob FROM timelines WHERE key = 'cpu:package-0'"
         ).fetchone()
@@ -142,7 +157,8 @@ def test_import_run_adds_once(store: RunStore) -> None:
 
 
 # -- schema and pragmas -------------------------------------------------------------------
-def test_new_store_is_wal_with_current_schema(store: RunStore, db: Path) -> None:
+def test_new_store_is_wal_with_current_schema(db: Path) -> None:
+    store = RunStore(db)
     with raw(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("PRAGMA user_version").fetchone() == (len(store_schema.MIGRATIONS),)
@@ -154,21 +170,49 @@ def test_new_store_is_wal_with_current_schema(store: RunStore, db: Path) -> None
     assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
     assert conn.execute("PRAGMA busy_timeout").fetchone() == (10_000,)
+    store.close()
 
 
-def test_an_older_schema_is_migrated(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with RunStore(db) as s:
+def test_new_postgres_store_has_the_schema_bytewise_text_and_8_byte_floats(pg_url: str) -> None:
+    RunStore(pg_url).close()
+    with raw(pg_url) as conn:
+        assert schema_version(pg_url) == len(store_schema.MIGRATIONS)
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        }
+        types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = ? AND column_name IN ('energy_kwh', 'record')",
+                ("runs",),
+            ).fetchall()
+        )
+        collation = conn.execute(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = 'runs' AND column_name = 'started_at'"
+        ).fetchone()[0]
+    assert {"runs", "components", "windows", "timelines", "intensity_bins", "meta"} <= tables
+    assert types == {"energy_kwh": "double precision", "record": "text"}
+    assert collation == "C"
+
+
+def test_an_older_schema_is_migrated(target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+    with RunStore(target) as s:
         s.finish(make_run("old"))
 
-    def v2(conn: sqlite3.Connection) -> None:
-        conn.execute("ALTER TABLE runs ADD COLUMN note TEXT")
+    def v2(conn: Conn, dialect: Dialect) -> None:
+        conn.execute(f"ALTER TABLE runs ADD COLUMN note {dialect.text}")
 
     monkeypatch.setattr(store_schema, "MIGRATIONS", [*store_schema.MIGRATIONS, v2])
-    with RunStore(db) as s:
+    with RunStore(target) as s:
         assert s.get("old").run_id == "old"
         s.finish(make_run("new"))
-    with raw(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert schema_version(target) == 2
+    with raw(target) as conn:
         assert conn.execute("SELECT count(note) FROM runs").fetchone() == (0,)
 
 
@@ -181,12 +225,18 @@ def test_an_empty_sqlite_file_is_migrated_from_version_0(db: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone() == (1,)
 
 
-def test_a_newer_schema_is_refused(db: Path) -> None:
-    db.parent.mkdir()
-    with raw(db) as conn:
-        conn.execute("PRAGMA user_version = 99")
+def test_a_newer_schema_is_refused(target: Target) -> None:
+    if is_pg(target):
+        with raw(target) as conn:
+            conn.execute("CREATE TABLE wattprint_schema (version INTEGER NOT NULL)")
+            conn.execute("INSERT INTO wattprint_schema VALUES (99)")
+    else:
+        assert isinstance(target, Path)
+        target.parent.mkdir()
+        with raw(target) as conn:
+            conn.execute("PRAGMA user_version = 99")
     with pytest.raises(StoreError, match="created by a newer wattprint") as info:
-        RunStore(db)
+        RunStore(target)
     assert "\n" not in str(info.value)
 
 
@@ -202,8 +252,17 @@ def test_other_files_are_refused(tmp_path: Path) -> None:
         RunStore(text)
 
 
-def test_closed_store_says_so(db: Path) -> None:
-    s = RunStore(db)
+def test_a_postgres_database_of_another_program_is_refused(pg_url: str) -> None:
+    with raw(pg_url) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    with pytest.raises(StoreError, match="1 tables of some other program"):
+        RunStore(pg_url)
+    with raw(pg_url) as conn:  # left as it was
+        assert conn.execute("SELECT to_regclass('runs')").fetchone() == (None,)
+
+
+def test_closed_store_says_so(target: Target) -> None:
+    s = RunStore(target)
     s.close()
     s.close()
     with pytest.raises(StoreError, match="closed"):
@@ -428,7 +487,8 @@ def test_ten_processes_write_at_once_without_loss(store: RunStore, tmp_path: Pat
 
     total = workers * runs_each
     with raw(store.path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        if not is_pg(store.path):
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute(
             "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM runs"
         ).fetchone() == (total, total, 1, total)
@@ -468,6 +528,51 @@ def test_a_write_that_stays_locked_raises_instead_of_vanishing(db: Path) -> None
     store.close()
 
 
+def test_a_postgres_write_waits_for_another_writer_and_then_succeeds(pg_url: str) -> None:
+    import psycopg
+
+    store = RunStore(pg_url, lock_timeout_s=10)
+    holder = psycopg.connect(pg_url, autocommit=True)  # a writer on another machine
+    holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+    release = threading.Timer(0.3, holder.execute, args=("SELECT pg_advisory_unlock_all()",))
+    release.start()
+    try:
+        started = time.monotonic()
+        store.finish(make_run())
+        assert time.monotonic() - started >= 0.25  # it did wait for the other writer
+    finally:
+        release.join()
+        holder.close()
+    assert store.get(make_run().run_id).status == "finished"
+    store.close()
+
+
+def test_a_postgres_write_that_stays_locked_raises_instead_of_vanishing(pg_url: str) -> None:
+    import psycopg
+
+    store = RunStore(pg_url, lock_timeout_s=0.2)
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        with pytest.raises(StoreError, match="stayed locked") as info:
+            store.finish(make_run())
+        assert "\n" not in str(info.value)
+    assert store.list() == []
+    store.close()
+
+
+def test_a_postgres_store_reconnects_after_the_server_dropped_it(pg_url: str) -> None:
+    store = RunStore(pg_url)
+    store.finish(make_run("before"))
+    with raw(pg_url) as conn:  # an administrator's kill, or a server restart
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'wattprint' AND pid != pg_backend_pid()"
+        )
+    store.finish(make_run("after"))
+    assert {r.run_id for r in store.list()} == {"before", "after"}
+    store.close()
+
+
 def test_threads_share_one_store(store: RunStore) -> None:
     def record(k: int) -> None:
         for i in range(10):
@@ -494,7 +599,10 @@ def test_a_forked_child_opens_its_own_connection(store: RunStore) -> None:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's own connection outlived the child's exit (on PostgreSQL, the child's copy
+    # of the socket must not have said goodbye for it).
     assert {r.run_id for r in store.list()} == {"parent", "child"}
+    store.finish(make_run("parent-again"))
 
 
 def test_intensity_bins_fill_their_table(store: RunStore) -> None:

@@ -107,7 +107,9 @@ def add_compare_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="zones to compare, e.g. DE,FR,PL,US-CA,gcp:europe-north1",
     )
     p.add_argument("--pue", type=float, help="PUE to apply (default: the run's, or 1.0)")
-    p.add_argument("--db", metavar="PATH", help="run store (for a run id)")
+    p.add_argument(
+        "--db", metavar="STORE", help="run store: a file or a postgresql:// URL (for a run id)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
 

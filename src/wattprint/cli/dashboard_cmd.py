@@ -10,7 +10,9 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "dashboard", help="a local web view of the run store (read-only; 127.0.0.1 by default)"
     )
-    p.add_argument("--db", metavar="PATH", help="run store (opened read-only)")
+    p.add_argument(
+        "--db", metavar="STORE", help="run store: a file or a postgresql:// URL (opened read-only)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787; 0: any free)")
 

@@ -24,7 +24,9 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "[,share_pct][,note] (docs/esg.md)",
     )
     p.add_argument("--out", metavar="PATH", help="write here instead of printing")
-    p.add_argument("--db", metavar="PATH", help="run store (opened read-only)")
+    p.add_argument(
+        "--db", metavar="STORE", help="run store: a file or a postgresql:// URL (opened read-only)"
+    )
 
 
 def _day(text: str, flag: str) -> Any:

@@ -10,7 +10,9 @@ from typing import Any
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("job", help="a multi-node job's total and its nodes, from the store")
     p.add_argument("job_id", metavar="JOB_ID", help="SLURM_JOB_ID, torchrun's run id, or job_id")
-    p.add_argument("--db", metavar="PATH", help="run store (opened read-only)")
+    p.add_argument(
+        "--db", metavar="STORE", help="run store: a file or a postgresql:// URL (opened read-only)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
 

@@ -16,7 +16,7 @@ IMPORT_FORMATS = ("eco2ai", "codecarbon", "csv", "jsonl")
 
 def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("verify", help="check the store's HMAC chain (the signing_key setting)")
-    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--db", metavar="STORE", help="run store: a file or a postgresql:// URL")
 
     p = sub.add_parser("export", help="write runs as CSV, Eco2AI CSV, JSON Lines or JSON")
     add_filters(p)
@@ -36,7 +36,7 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", choices=IMPORT_FORMATS, required=True)
-    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--db", metavar="STORE", help="run store: a file or a postgresql:// URL")
     p.add_argument(
         "--tz",
         metavar="ZONE",

@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "report", help="a run as one self-contained HTML page (offline) or its figure as SVG"
     )
     p.add_argument("run", metavar="RUN", help="run id, a unique prefix of it, or 'latest'")
-    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--db", metavar="STORE", help="run store: a file or a postgresql:// URL")
     p.add_argument(
         "--html", metavar="PATH", help="write the page here (default: wattprint-report-ID.html)"
     )

@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "suggest", help="what would have lowered a run's footprint, with savings and confidence"
     )
     p.add_argument("run", metavar="RUN", help="run id, a unique prefix of it, or 'latest'")
-    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--db", metavar="STORE", help="run store: a file or a postgresql:// URL")
     p.add_argument("--json", action="store_true", help="print JSON (a list of suggestions)")
     p.add_argument(
         "--forecast",

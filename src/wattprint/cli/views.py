@@ -26,8 +26,9 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status", choices=("running", "finished", "failed", "interrupted"))
     p.add_argument(
         "--db",
-        metavar="PATH",
-        help=f"run store (default: ${env_name('db')}, the config file, or the user data directory)",
+        metavar="STORE",
+        help=f"run store: a file or a postgresql:// URL (default: ${env_name('db')}, the "
+        "config file, or the user data directory)",
     )
 
 
@@ -39,7 +40,7 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
 
     p = sub.add_parser("show", help="one run: components with provenance and uncertainty")
     p.add_argument("run", metavar="RUN", help="run id, a unique prefix of it, or 'latest'")
-    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--db", metavar="STORE", help="run store: a file or a postgresql:// URL")
     p.add_argument("--json", action="store_true", help="print the JSON record")
     p.add_argument(
         "--timeline", action="store_true", help="with --json: add the run's energy timeline"
@@ -49,14 +50,14 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         "timeline", help="a run's energy over time per component, as CSV (t, J, W per device)"
     )
     p.add_argument("run", metavar="RUN", help="run id, a unique prefix of it, or 'latest'")
-    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--db", metavar="STORE", help="run store: a file or a postgresql:// URL")
     p.add_argument("--csv", action="store_true", help="CSV (the default and only format)")
 
     p = sub.add_parser(
         "compare-runs", help="runs side by side: energy, CO2, epochs, per epoch, per item"
     )
     p.add_argument("runs", metavar="RUN", nargs="+", help="run ids or unique prefixes")
-    p.add_argument("--db", metavar="PATH", help="run store")
+    p.add_argument("--db", metavar="STORE", help="run store: a file or a postgresql:// URL")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("summary", help="totals per project and period: energy, CO2, cost")
@@ -78,11 +79,12 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
 def open_store(path: str | None) -> RunStore:
     from pathlib import Path
 
+    from wattprint.records.paths import postgres_url
     from wattprint.records.store import RunStore
     from wattprint.records.store_db import default_db_path
 
     target = path or default_db_path()
-    if not Path(target).exists():
+    if not postgres_url(target) and not Path(target).exists():
         raise UsageError(
             f"no run store at {target}; record a run first "
             "(`wattprint run -- CMD`) or pass --db PATH"

@@ -17,6 +17,65 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 STORE_HINT = "give a writable file path (--db PATH, or the db setting)"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def postgres_url(target: object) -> str | None:
+    """``target`` if it names a PostgreSQL store (``postgresql://...``), else None."""
+    if isinstance(target, str) and target[:13].lower().startswith(POSTGRES_SCHEMES):
+        return target
+    return None
+
+
+SECRET_URL_PARAMS = frozenset({"password", "sslpassword"})
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (and any password parameter) shown as ``***``."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode([(k, "***" if k in SECRET_URL_PARAMS else v) for k, v in pairs])
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "postgresql://(unparsable URL)"
+
+
+def check_postgres_url(url: str) -> None:
+    """Raise :class:`StoreError` unless ``url`` parses as a PostgreSQL connection URL."""
+    from urllib.parse import urlsplit
+
+    problem = None
+    if any(ord(ch) < 32 or ch == " " for ch in url):
+        problem = "it holds spaces or control characters"
+    else:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            if not (parts.path.strip("/") or parts.hostname or parts.query):
+                problem = "it names no host and no database"
+    if problem is not None:
+        raise StoreError(
+            f"not a PostgreSQL URL: {redact_url(url)} ({problem}); give "
+            "postgresql://USER@HOST:5432/DATABASE (the password in PGPASSWORD or ~/.pgpass)"
+        )
+
+
+def shown_store(target: object) -> str:
+    """How messages name a store: its path, or its URL without the password."""
+    url = postgres_url(target)
+    return redact_url(url) if url is not None else str(target)
 
 
 def _probe_dir(directory: str) -> None:
@@ -155,6 +214,10 @@ def check_store_path(path: str | os.PathLike[str]) -> None:
     checks an existing file's header (:func:`inspect_store_file`), creates missing parent
     directories (0700), a file beside the database (as its WAL will be), and opens an existing
     database for writing."""
+    url = postgres_url(path)
+    if url is not None:
+        check_postgres_url(url)  # connecting is left to the first write: it costs a round trip
+        return
     p = os.path.expanduser(os.fspath(path))
     where = f"cannot write the run database {p}"
     if os.path.isdir(p):

@@ -1,5 +1,8 @@
 """A read-only view of a run store, for servers (the dashboard) and reports over many runs.
 
+On PostgreSQL (a ``postgresql://`` URL) it is a session whose transactions are read-only
+(``default_transaction_read_only``), each query on its own snapshot; on SQLite, as follows.
+
 Unlike :class:`~wattprint.records.store.RunStore` it never creates, migrates, reaps or writes:
 the file is judged from its header first (``inspect_store_file``), then opened through SQLite's
 ``mode=ro`` URI with ``PRAGMA query_only``, one connection shared by
@@ -14,20 +17,28 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 from wattprint.errors import StoreError
 from wattprint.records import store_schema as schema
-from wattprint.records.paths import inspect_store_file
+from wattprint.records.paths import inspect_store_file, postgres_url
 from wattprint.records.run import Run, TimelineData
 from wattprint.records.store import run_filter
+from wattprint.records.store_db import BUSY_TIMEOUT_S, LOCK_TIMEOUT_S
+from wattprint.records.store_sql import SQLITE, Conn, Dialect
 
 MEASURED = ("measured", "integrated")  # provenances of energy read from a sensor
 
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from wattprint.records.store_pg import PostgresDatabase
 
 
 @dataclass(frozen=True)
@@ -72,8 +83,8 @@ class RunFilter:
     until: str | date | datetime | None = None
     status: str | None = None
 
-    def sql(self) -> tuple[str, list[str]]:
-        return run_filter(self.project, self.tag, self.since, self.until, self.status)
+    def sql(self, dialect: Dialect = SQLITE) -> tuple[str, list[str]]:
+        return run_filter(self.project, self.tag, self.since, self.until, self.status, dialect)
 
 
 @dataclass(frozen=True)
@@ -105,19 +116,32 @@ class EsgInput:
 
 
 class StoreReader:
-    """Read-only access to the run store at ``path``."""
+    """Read-only access to the run store at ``path`` (a file, or a ``postgresql://`` URL)."""
 
     def __init__(self, path: str | Path) -> None:
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        self._pg: PostgresDatabase | None = None
+        url = postgres_url(path)
+        if url is not None:
+            from wattprint.records.store_pg import PostgresDatabase
+
+            self._pg = PostgresDatabase(
+                url, busy_timeout_s=BUSY_TIMEOUT_S, lock_timeout_s=LOCK_TIMEOUT_S, read_only=True
+            )
+            self.path: Path | str = self._pg.path
+            self.dialect = self._pg.dialect
+            return
         self.path = Path(path).expanduser()
+        self.dialect = SQLITE
         if not self.path.exists():
             raise StoreError(f"no run store at {self.path}; record a run first or pass --db PATH")
         inspect_store_file(self.path)
-        self._lock = threading.RLock()
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
         try:
             # One connection for every thread, behind a lock: a server thread per request
             # must not leave a connection (two file descriptors in WAL mode) behind it.
-            self._db: sqlite3.Connection | None = sqlite3.connect(
+            self._db = sqlite3.connect(
                 uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
             self._db.execute("PRAGMA query_only = ON")
@@ -134,22 +158,30 @@ class StoreReader:
                 "migrate it (this view never writes to the store)"
             )
 
-    def _query(
-        self, sql: str, args: list[str] | tuple[object, ...] = ()
-    ) -> list[tuple[object, ...]]:
+    def _run(self, fn: Callable[[Conn], T]) -> T:
+        """``fn`` on the store's connection (PostgreSQL: on a read-only snapshot)."""
+        if self._pg is not None:
+            return self._pg.read(fn)
         with self._lock:
             if self._db is None:
                 raise StoreError(f"the store reader for {self.path} is closed")
             try:
-                return list(self._db.execute(sql, args).fetchall())
+                return fn(self._db)
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
+
+    def _query(
+        self, sql: str, args: list[str] | tuple[object, ...] = ()
+    ) -> list[tuple[object, ...]]:
+        return self._run(lambda conn: list(conn.execute(sql, args).fetchall()))
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if self._pg is not None:
+                self._pg.close()
 
     def __enter__(self) -> StoreReader:
         return self
@@ -160,7 +192,7 @@ class StoreReader:
     # -- queries ---------------------------------------------------------------------------
     def rows(self, f: RunFilter, limit: int = 100, offset: int = 0) -> list[RunRow]:
         """Runs matching ``f``, newest first, ``limit`` from ``offset``."""
-        where, args = f.sql()
+        where, args = f.sql(self.dialect)
         found = self._query(
             "SELECT id, project, experiment, tags, started_at, duration_s, energy_kwh, co2_kg, "
             f"zone, status FROM runs{where} ORDER BY started_at DESC, id DESC "
@@ -190,9 +222,9 @@ class StoreReader:
         return out
 
     def totals(self, f: RunFilter) -> Totals:
-        where, args = f.sql()
+        where, args = f.sql(self.dialect)
         ((n, kwh, kg, no_zone),) = self._query(
-            "SELECT count(*), total(energy_kwh), total(co2_kg), "
+            "SELECT count(*), coalesce(sum(energy_kwh), 0), coalesce(sum(co2_kg), 0), "
             f"sum(CASE WHEN co2_kg IS NULL THEN 1 ELSE 0 END) FROM runs{where}",
             args,
         )
@@ -202,21 +234,17 @@ class StoreReader:
         return [str(r[0]) for r in self._query("SELECT DISTINCT project FROM runs ORDER BY 1")]
 
     def tags(self) -> list[str]:
-        return [
-            str(r[0])
-            for r in self._query(
-                "SELECT DISTINCT value FROM runs, json_each(runs.tags) ORDER BY 1 LIMIT 500"
-            )
-        ]
+        return [str(r[0]) for r in self._query(f"{self.dialect.all_tags()} LIMIT 500")]
 
     def months(self, f: RunFilter) -> list[MonthTotal]:
         """Totals per project and month of start (UTC), oldest first."""
-        where, args = f.sql()
+        where, args = f.sql(self.dialect)
         return [
             MonthTotal(str(p), str(m), _int(n), _num(kwh) or 0.0, _num(kg) or 0.0, _int(nz))
             for p, m, n, kwh, kg, nz in self._query(
-                "SELECT project, substr(started_at, 1, 7), count(*), total(energy_kwh), "
-                "total(co2_kg), sum(CASE WHEN co2_kg IS NULL THEN 1 ELSE 0 END) "
+                "SELECT project, substr(started_at, 1, 7), count(*), "
+                "coalesce(sum(energy_kwh), 0), coalesce(sum(co2_kg), 0), "
+                "sum(CASE WHEN co2_kg IS NULL THEN 1 ELSE 0 END) "
                 f"FROM runs{where} GROUP BY 1, 2 ORDER BY 1, 2",
                 args,
             )
@@ -229,21 +257,21 @@ class StoreReader:
 
     def runs(self, f: RunFilter) -> list[Run]:
         """Every run matching ``f``, as full records, oldest first (for period reports)."""
-        where, args = f.sql()
+        where, args = f.sql(self.dialect)
         found = self._query(f"SELECT record FROM runs{where} ORDER BY started_at, id", args)
         return [Run.from_dict(json.loads(str(r[0]))) for r in found]
 
     def esg_inputs(self, f: RunFilter) -> list[EsgInput]:
         """What the Scope 2 report needs of each run matching ``f``, oldest first, from the
         columns and the components table (no record parsed: 10,000 runs in tens of ms)."""
-        where, args = f.sql()
+        where, args = f.sql(self.dialect)
         marks = ", ".join("?" for _ in MEASURED)
         found = self._query(
             "SELECT id, project, started_at, status, energy_kwh, pue, co2_kg, zone, "
             "intensity_source, uncertainty_pct, "
-            "(SELECT total(energy_kwh) FROM components c WHERE c.run_id = runs.id "
+            "(SELECT coalesce(sum(energy_kwh), 0) FROM components c WHERE c.run_id = runs.id "
             f"AND c.provenance IN ({marks})), "
-            "(SELECT total(energy_kwh) FROM components c WHERE c.run_id = runs.id) "
+            "(SELECT coalesce(sum(energy_kwh), 0) FROM components c WHERE c.run_id = runs.id) "
             f"FROM runs{where} ORDER BY started_at, id",
             [*MEASURED, *args],
         )
@@ -267,21 +295,15 @@ class StoreReader:
     def job_runs(self, job_id: str) -> list[Run]:
         """The records of a multi-node job (its nodes' and, if rank 0 wrote one, the job's),
         oldest first."""
+        job = self.dialect.json_text("record", "job", "job_id")
         found = self._query(
-            "SELECT record FROM runs WHERE json_extract(record, '$.job.job_id') = ? "
-            "ORDER BY started_at, id",
+            f"SELECT record FROM runs WHERE {job} = ? ORDER BY started_at, id",
             (job_id,),
         )
         return [Run.from_dict(json.loads(str(r[0]))) for r in found]
 
     def timeline(self, run_id: str) -> TimelineData | None:
-        with self._lock:
-            if self._db is None:
-                raise StoreError(f"the store reader for {self.path} is closed")
-            try:
-                return schema.read_timeline(self._db, run_id)
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
+        return self._run(lambda conn: schema.read_timeline(conn, run_id))
 
 
 def _num(v: object) -> float | None:

@@ -29,18 +29,27 @@ TICK_LOCK_TIMEOUT_S = 2.0
 FINISH_LOCK_TIMEOUT_S = 60.0
 
 
+def db_target(db: str) -> Path | str:
+    """The db setting as a store target: a file's Path, or a PostgreSQL URL as it is."""
+    from wattprint.records.paths import postgres_url
+
+    return db if postgres_url(db) else Path(db)
+
+
 class Recorder:
     """One run's life in the store; thread-safe (the sampler thread begins and checkpoints,
     the caller's thread finishes). Store failures become warnings."""
 
     def __init__(
         self,
-        path: Path | None,
+        path: Path | str | None,
         warn: Callable[[str, str], None],
         checkpoint_s: float = 10.0,
         signing_key: bytes | None = None,
     ) -> None:
-        self.path = path  # None: the user data directory's store, resolved at the first write
+        # None: the user data directory's store, resolved at the first write. A PostgreSQL
+        # URL is kept to connect with; messages show `shown` (no password).
+        self.path = path
         self._warn = warn
         self._signing_key = signing_key
         self.checkpoint_s = checkpoint_s
@@ -66,6 +75,13 @@ class Recorder:
                 self._fail("open", exc)
         return self._store
 
+    @property
+    def shown(self) -> str:
+        """The store as messages name it (a URL without its password)."""
+        from wattprint.records.paths import shown_store
+
+        return shown_store(self.path)
+
     def warn(self, key: str, message: str) -> None:
         self._warn(key, message)
 
@@ -87,7 +103,7 @@ class Recorder:
             except (WattprintError, OSError) as exc:  # a checkpoint or finish() inserts it
                 self._warn(
                     "store:begin",
-                    f"could not write the run's first row to {self.path}: "
+                    f"could not write the run's first row to {self.shown}: "
                     f"{exc}; will retry at the next checkpoint",
                 )
             self._last_checkpoint = time.monotonic()
@@ -113,7 +129,7 @@ class Recorder:
             except (WattprintError, OSError) as exc:
                 self._warn(
                     "store:checkpoint",
-                    f"could not checkpoint the run in {self.path}: "
+                    f"could not checkpoint the run in {self.shown}: "
                     f"{exc}; will retry at the next checkpoint",
                 )
 
@@ -137,7 +153,7 @@ class Recorder:
 
                     sign_pending(store, self._signing_key)
             except (WattprintError, OSError) as exc:
-                self._warn("store:sign", f"the run is stored in {self.path} but not signed: {exc}")
+                self._warn("store:sign", f"the run is stored in {self.shown} but not signed: {exc}")
             finally:
                 store.close()
                 self._store = None
@@ -147,7 +163,7 @@ class Recorder:
         self._failed = True
         self._warn(
             f"store:{what}",
-            f"could not {what} the run in the store {self.path}: {exc}; "
+            f"could not {what} the run in the store {self.shown}: {exc}; "
             "this run is not recorded there",
         )
         if self._store is not None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 from wattprint.errors import ConfigError, SigningError
 from wattprint.records.store import RunStore, get_meta, set_meta
 from wattprint.records.store_schema import record_mismatches
+from wattprint.records.store_sql import Conn
 from wattprint.settings import MIN_KEY_BYTES
 
 HEAD_KEY = "chain_head"
@@ -84,7 +84,7 @@ class _Head:
         return link(key, "chain-head", body)
 
 
-def _read_head(conn: sqlite3.Connection) -> tuple[_Head, str] | None:
+def _read_head(conn: Conn) -> tuple[_Head, str] | None:
     """The stored head and its MAC, or None. A malformed head reads as one with a bad MAC."""
     text = get_meta(conn, HEAD_KEY)
     if text is None:
@@ -98,7 +98,7 @@ def _read_head(conn: sqlite3.Connection) -> tuple[_Head, str] | None:
         return _Head("", "", 0, 0), ""
 
 
-def _write_head(conn: sqlite3.Connection, head: _Head, key: bytes) -> None:
+def _write_head(conn: Conn, head: _Head, key: bytes) -> None:
     value = {
         "hmac": head.hmac,
         "run_id": head.run_id,
@@ -118,7 +118,7 @@ def sign_pending(store: RunStore, key: bytes) -> int:
     """
     _check_key(key)
 
-    def fn(conn: sqlite3.Connection) -> int:
+    def fn(conn: Conn) -> int:
         stored = _read_head(conn)
         if stored is None:
             if conn.execute("SELECT 1 FROM runs WHERE hmac IS NOT NULL LIMIT 1").fetchone():
@@ -178,7 +178,7 @@ def verify(store: RunStore, key: bytes) -> VerifyReport:
     return store.read(lambda conn: _verify(conn, key))
 
 
-def _verify(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
+def _verify(conn: Conn, key: bytes) -> VerifyReport:
     problems: list[str] = []
     warnings: list[str] = []
     stored = _read_head(conn)

@@ -1,4 +1,5 @@
-"""The run store: every run, its components, windows and timeline, in one SQLite file.
+"""The run store: every run, its components, windows and timeline, in one SQLite file or a
+PostgreSQL database (a team's shared store: ``db=postgresql://...``).
 
 A run is inserted as ``running`` when it begins and rewritten at each checkpoint, so a process
 that dies (SIGKILL, OOM, power) leaves its energy up to the last checkpoint. Readers
@@ -6,8 +7,10 @@ that dies (SIGKILL, OOM, power) leaves its energy up to the last checkpoint. Rea
 When a run ends it gets the next ``seq``, the order that :mod:`wattprint.records.signing`
 chains runs in.
 
-Connections, locking and migrations are in :mod:`wattprint.records.store_db`, the schema in
-:mod:`wattprint.records.store_schema`. The store never holds the signing key.
+Connections, locking and migrations are in :mod:`wattprint.records.store_db` (SQLite) and
+:mod:`wattprint.records.store_pg` (PostgreSQL), the schema in
+:mod:`wattprint.records.store_schema`, the SQL that differs between the two in
+:mod:`wattprint.records.store_sql`. The store never holds the signing key.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ import contextlib
 import functools
 import json
 import os
-import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
@@ -31,11 +34,14 @@ from wattprint.records.run import Run, TimelineData
 from wattprint.records.store_db import (
     BUSY_TIMEOUT_S,
     LOCK_TIMEOUT_S,
-    Database,
     default_db_path,
     get_meta,
+    open_database,
     set_meta,
 )
+from wattprint.records.store_sql import SQLITE, Conn, Dialect
+
+T = TypeVar("T")
 
 __all__ = [
     "STALE_AFTER_S",
@@ -120,6 +126,7 @@ def run_filter(
     since: str | date | datetime | None = None,
     until: str | date | datetime | None = None,
     status: str | None = None,
+    dialect: Dialect = SQLITE,
 ) -> tuple[str, list[str]]:
     """The ``WHERE`` clause (with a leading space, or empty) and its arguments that select
     runs by project, tag, start time and status: ``since`` inclusive, ``until`` exclusive (a
@@ -131,7 +138,7 @@ def run_filter(
         where.append("project = ?")
         args.append(project)
     if tag is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE value = ?)")
+        where.append(dialect.has_tag())
         args.append(tag)
     if since is not None:
         where.append("started_at >= ?")
@@ -147,8 +154,9 @@ def run_filter(
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
-class RunStore(Database):
-    """A SQLite run store. Thread-safe; open one per process.
+class RunStore:
+    """A run store: a SQLite file, or PostgreSQL for a ``postgresql://`` URL. Thread-safe;
+    open one per process.
 
     >>> with RunStore() as store:
     ...     store.list(project="demo", limit=5)
@@ -162,8 +170,37 @@ class RunStore(Database):
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         lock_timeout_s: float = LOCK_TIMEOUT_S,
     ) -> None:
-        super().__init__(path, busy_timeout_s=busy_timeout_s, lock_timeout_s=lock_timeout_s)
+        self._db = open_database(path, busy_timeout_s=busy_timeout_s, lock_timeout_s=lock_timeout_s)
+        self.path: Path | str = self._db.path  # a PostgreSQL URL is shown without its password
+        self.dialect = self._db.dialect
         self.stale_after_s = stale_after_s
+
+    @property
+    def lock_timeout_s(self) -> float:
+        """How long a write waits for other writers before it raises StoreError."""
+        return self._db.lock_timeout_s
+
+    @lock_timeout_s.setter
+    def lock_timeout_s(self, value: float) -> None:
+        self._db.lock_timeout_s = value
+
+    def write(self, fn: Callable[[Conn], T]) -> T:
+        """Run ``fn(conn)`` in one write transaction, waiting for other writers (see
+        :meth:`wattprint.records.store_db.Database.write`)."""
+        return self._db.write(fn)
+
+    def read(self, fn: Callable[[Conn], T]) -> T:
+        """Run ``fn(conn)`` on one consistent snapshot."""
+        return self._db.read(fn)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- writing -------------------------------------------------------------------------
     def begin(self, run: Run, pid: int | None = None) -> None:
@@ -175,7 +212,7 @@ class RunStore(Database):
             "heartbeat_at": time.time(),
         }
 
-        def fn(conn: sqlite3.Connection) -> None:
+        def fn(conn: Conn) -> None:
             if self._status(conn, run.run_id) is not None:
                 raise StoreError(
                     f"run {run.run_id} is already in the store {self.path}; give each run a new id"
@@ -188,7 +225,7 @@ class RunStore(Database):
         """Store the running ``run``'s values so far (all in one transaction)."""
         d = replace(run, status="running", ended_at=None).to_dict()
 
-        def fn(conn: sqlite3.Connection) -> None:
+        def fn(conn: Conn) -> None:
             status = self._updatable(conn, run.run_id)
             if status is None:
                 raise StoreError(
@@ -216,7 +253,7 @@ class RunStore(Database):
             run = replace(run, ended_at=iso_utc(time.time()))
         d = run.to_dict()
 
-        def fn(conn: sqlite3.Connection) -> None:
+        def fn(conn: Conn) -> None:
             if self._updatable(conn, run.run_id) is None:
                 self._insert(conn, d, {"pid": None, "host_key": None, "heartbeat_at": time.time()})
                 schema.write_timeline(conn, run.run_id, timeline)
@@ -235,7 +272,7 @@ class RunStore(Database):
             )
         d = run.to_dict()
 
-        def fn(conn: sqlite3.Connection) -> bool:
+        def fn(conn: Conn) -> bool:
             if self._status(conn, run.run_id) is not None:
                 return False
             self._insert(conn, d, {"pid": None, "host_key": None, "heartbeat_at": None})
@@ -263,7 +300,7 @@ class RunStore(Database):
         limit_s = self.stale_after_s if stale_after_s is None else stale_after_s
         me = host_key()
 
-        def orphans(conn: sqlite3.Connection) -> builtins.list[tuple[str, float | None, str]]:
+        def orphans(conn: Conn) -> builtins.list[tuple[str, float | None, str]]:
             rows = conn.execute(
                 "SELECT id, host_key, pid, heartbeat_at, record FROM runs "
                 "WHERE status = 'running' ORDER BY heartbeat_at, id"
@@ -280,7 +317,7 @@ class RunStore(Database):
         if not self.read(orphans):  # the common case costs no write lock
             return 0
 
-        def fn(conn: sqlite3.Connection) -> int:
+        def fn(conn: Conn) -> int:
             found = orphans(conn)
             for run_id, beat, record in found:
                 d = json.loads(record)
@@ -299,11 +336,11 @@ class RunStore(Database):
 
     # -- row helpers (inside a transaction) ----------------------------------------------
     @staticmethod
-    def _status(conn: sqlite3.Connection, run_id: str) -> str | None:
+    def _status(conn: Conn, run_id: str) -> str | None:
         row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def _updatable(self, conn: sqlite3.Connection, run_id: str) -> str | None:
+    def _updatable(self, conn: Conn, run_id: str) -> str | None:
         """The row's status, or None if absent; StoreError if it is signed (final)."""
         row = conn.execute("SELECT status, hmac FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is not None and row[1] is not None:
@@ -313,38 +350,34 @@ class RunStore(Database):
             )
         return None if row is None else str(row[0])
 
-    def _insert(self, conn: sqlite3.Connection, d: dict[str, Any], live: dict[str, Any]) -> None:
+    def _insert(self, conn: Conn, d: dict[str, Any], live: dict[str, Any]) -> None:
         values = {**schema.record_columns(d), **live}
         names = ", ".join(map(schema.quoted, values))
         marks = ", ".join("?" * len(values))
         conn.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", tuple(values.values()))
         schema.write_details(conn, d)
 
-    def _set_columns(self, conn: sqlite3.Connection, d: dict[str, Any]) -> None:
+    def _set_columns(self, conn: Conn, d: dict[str, Any]) -> None:
         values = {**schema.record_columns(d)}
         del values["id"]
         sets = ", ".join(f"{schema.quoted(c)} = ?" for c in values)
         conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*values.values(), d["run_id"]))
 
-    def _update(
-        self, conn: sqlite3.Connection, d: dict[str, Any], timeline: TimelineData | None
-    ) -> None:
+    def _update(self, conn: Conn, d: dict[str, Any], timeline: TimelineData | None) -> None:
         self._set_columns(conn, d)
         conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), d["run_id"]))
         schema.write_details(conn, d)
         schema.write_timeline(conn, d["run_id"], timeline)
 
     @staticmethod
-    def _number(conn: sqlite3.Connection, run_id: str) -> None:
+    def _number(conn: Conn, run_id: str) -> None:
         """Give the run the next ``seq`` unless it has one. Never reuses a number, even one
         whose run was deleted (a high-water mark in ``meta``), so signing sees the gap."""
         if conn.execute("SELECT seq FROM runs WHERE id = ?", (run_id,)).fetchone()[0] is not None:
             return
-        high = conn.execute(
-            "SELECT max(coalesce((SELECT max(seq) FROM runs), 0), "
-            "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq_high'), 0))"
-        ).fetchone()[0]
-        seq = int(high) + 1
+        top = conn.execute("SELECT coalesce(max(seq), 0) FROM runs").fetchone()[0]
+        mark = get_meta(conn, "seq_high")
+        seq = max(int(top), int(mark) if mark and mark.isdigit() else 0) + 1
         conn.execute("UPDATE runs SET seq = ? WHERE id = ?", (seq, run_id))
         set_meta(conn, "seq_high", str(seq))
 
@@ -356,7 +389,7 @@ class RunStore(Database):
         with contextlib.suppress(StoreError):
             self.mark_interrupted()
 
-    def _resolve(self, conn: sqlite3.Connection, prefix: str) -> str:
+    def _resolve(self, conn: Conn, prefix: str) -> str:
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (prefix,)).fetchone():
             return prefix
         rows = conn.execute(
@@ -380,7 +413,7 @@ class RunStore(Database):
         """The run with this id or unique id prefix."""
         self._reap()
 
-        def fn(conn: sqlite3.Connection) -> Run:
+        def fn(conn: Conn) -> Run:
             full = self._resolve(conn, run_id)
             row = conn.execute("SELECT record FROM runs WHERE id = ?", (full,)).fetchone()
             return Run.from_dict(json.loads(row[0]))
@@ -402,7 +435,7 @@ class RunStore(Database):
     ) -> builtins.list[Run]:
         """Runs, newest first. ``since`` is inclusive, ``until`` exclusive (a bare date as
         ``until`` includes that day); naive times are UTC."""
-        where, args = run_filter(project, tag, since, until, status)
+        where, args = run_filter(project, tag, since, until, status, self.dialect)
         sql = f"SELECT record FROM runs{where}"
         sql += " ORDER BY started_at DESC, id DESC"
         if limit is not None:

@@ -1,4 +1,5 @@
-"""The run store's SQLite file: opening, WAL, locking with retries, schema migrations.
+"""The run store's SQLite file: opening, WAL, locking with retries, schema migrations; and
+:func:`open_database`, which picks the engine (this one, or PostgreSQL for a URL).
 
 Many processes may record into one store at once (a sweep, ``torchrun`` ranks, several
 terminals): the file is in WAL mode, every write is one ``BEGIN IMMEDIATE`` transaction, and a
@@ -16,12 +17,16 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
 from wattprint.records.paths import STORE_HINT as _HINT
-from wattprint.records.paths import inspect_store_file, make_private_dir
+from wattprint.records.paths import inspect_store_file, make_private_dir, postgres_url
+from wattprint.records.store_sql import SQLITE, Conn
+
+if TYPE_CHECKING:
+    from wattprint.records.store_pg import PostgresDatabase
 
 #: How long SQLite itself waits for a lock, per attempt.
 BUSY_TIMEOUT_S = 10.0
@@ -32,9 +37,10 @@ T = TypeVar("T")
 D = TypeVar("D", bound="Database")
 
 
-def default_db_path(db: str | None = None) -> Path:
-    """The store's path: ``db``, else the ``db`` setting (environment, config file), else
-    ``runs.sqlite3`` in the user's data directory. A store switched off is a StoreError."""
+def default_db_path(db: str | None = None) -> Path | str:
+    """The store: ``db``, else the ``db`` setting (environment, config file), else
+    ``runs.sqlite3`` in the user's data directory. A file is a Path, a PostgreSQL store its
+    URL (a str). A store switched off is a StoreError."""
     if db is None:
         from wattprint.settings import setting
 
@@ -44,6 +50,9 @@ def default_db_path(db: str | None = None) -> Path:
             "recording is switched off (the db setting is 'off'); give the store's path with "
             "--db PATH or the db setting"
         )
+    url = postgres_url(db)
+    if url is not None:
+        return url
     if db:
         return Path(db).expanduser()
     import platformdirs  # deferred: only the store needs it
@@ -59,9 +68,30 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in msg or "busy" in msg
 
 
+def open_database(
+    target: str | os.PathLike[str] | None = None,
+    *,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+) -> Database | PostgresDatabase:
+    """The run store's engine for ``target`` (default: :func:`default_db_path`): PostgreSQL
+    for a ``postgresql://`` URL, else the SQLite file at that path; created or migrated to the
+    current schema."""
+    if target is None:
+        target = default_db_path()
+    url = postgres_url(target)
+    if url is not None:
+        from wattprint.records.store_pg import PostgresDatabase
+
+        return PostgresDatabase(url, busy_timeout_s=busy_timeout_s, lock_timeout_s=lock_timeout_s)
+    return Database(target, busy_timeout_s=busy_timeout_s, lock_timeout_s=lock_timeout_s)
+
+
 class Database:
     """One SQLite connection to the run store, safe to share between threads of a process
     (it reopens after ``fork``, as SQLite requires)."""
+
+    dialect = SQLITE
 
     def __init__(
         self,
@@ -70,7 +100,7 @@ class Database:
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         lock_timeout_s: float = LOCK_TIMEOUT_S,
     ) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_db_path()
+        self.path = Path(path if path is not None else default_db_path()).expanduser()
         self.busy_timeout_s = busy_timeout_s
         self.lock_timeout_s = lock_timeout_s
         self._lock = threading.RLock()
@@ -151,7 +181,7 @@ class Database:
             time.sleep(delay_s * random.uniform(0.5, 1.5))  # jitter: writers don't march
             delay_s = min(delay_s * 2, 0.25)
 
-    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def write(self, fn: Callable[[Conn], T]) -> T:
         """Run ``fn(conn)`` in one ``BEGIN IMMEDIATE`` transaction, retrying while locked.
 
         ``fn`` may run more than once, so it must only touch the database. For this package's
@@ -176,7 +206,7 @@ class Database:
             except sqlite3.Error as exc:
                 raise self._error("write to", exc) from exc
 
-    def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def read(self, fn: Callable[[Conn], T]) -> T:
         """Run ``fn(conn)`` on one consistent snapshot (a read transaction)."""
         with self._lock:
             conn = self._connection()
@@ -207,7 +237,7 @@ class Database:
     def _migrate(self) -> None:
         latest = len(schema.MIGRATIONS)
 
-        def version(conn: sqlite3.Connection) -> int:
+        def version(conn: Conn) -> int:
             found = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if found > latest:
                 raise StoreError(
@@ -220,14 +250,14 @@ class Database:
         if self.read(version) == latest:
             return
 
-        def migrate(conn: sqlite3.Connection) -> None:
+        def migrate(conn: Conn) -> None:
             found = version(conn)  # again: another process may have migrated meanwhile
             if found == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 raise StoreError(
                     f"{self.path} is an SQLite database of some other program; {_HINT}"
                 )
             for step in schema.MIGRATIONS[found:]:
-                step(conn)
+                step(conn, SQLITE)
             conn.execute(f"PRAGMA user_version = {latest}")
 
         self.write(migrate)
@@ -245,12 +275,12 @@ class Database:
         self.close()
 
 
-def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+def get_meta(conn: Conn, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+def set_meta(conn: Conn, key: str, value: str) -> None:
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

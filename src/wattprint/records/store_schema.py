@@ -1,4 +1,5 @@
-"""The run store's SQLite schema, its migrations, and the mapping from a run record to rows.
+"""The run store's schema (on SQLite or PostgreSQL), its migrations, and the mapping from a
+run record to rows.
 
 Kept apart from :mod:`wattprint.records.store` (connections, locking, the API) so that the
 layout of the data can be read in one place. The ``record`` column (``Run.to_dict()`` as JSON)
@@ -15,107 +16,112 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import sys
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from wattprint.records.run import TimelineData
+from wattprint.records.store_sql import Conn, Dialect
 
 STATUSES = ("running", "finished", "failed", "interrupted")
 FINAL_STATUSES = ("finished", "failed", "interrupted")
 
-_V1 = (
-    f"""CREATE TABLE runs (
-        id TEXT PRIMARY KEY NOT NULL,
-        seq INTEGER UNIQUE,            -- order of finishing: 1, 2, 3... (signing chains on it)
-        project TEXT NOT NULL,
-        experiment TEXT,
-        tags TEXT NOT NULL DEFAULT '[]',        -- JSON list
-        host TEXT NOT NULL DEFAULT '',
-        "user" TEXT NOT NULL DEFAULT '',
-        command TEXT,                           -- JSON list, or NULL
-        git_commit TEXT,
-        python_version TEXT NOT NULL DEFAULT '',
-        wattprint_version TEXT NOT NULL DEFAULT '',
-        packages TEXT NOT NULL DEFAULT '{{}}',  -- JSON object
-        started_at TEXT NOT NULL,               -- ISO 8601 UTC
-        ended_at TEXT,
-        duration_s REAL,
-        energy_kwh REAL,
-        co2_kg REAL,
-        zone TEXT,
-        intensity_g_per_kwh REAL,
-        intensity_source TEXT,
-        pue REAL,
-        scope TEXT,
-        uncertainty_pct REAL,
-        status TEXT NOT NULL CHECK (status IN {STATUSES!r}),
-        exit_code INTEGER,
-        signal INTEGER,
-        error TEXT,
-        pid INTEGER,                            -- of the writing process, while running
-        host_key TEXT,                          -- hostname/pid-namespace/boot of that process
-        heartbeat_at REAL,                      -- unix time of the last write
-        record TEXT NOT NULL,                   -- Run.to_dict() as JSON: the truth
-        hmac TEXT                               -- see wattprint.records.signing
-    )""",
-    "CREATE INDEX runs_project ON runs(project)",
-    "CREATE INDEX runs_started_at ON runs(started_at)",
-    "CREATE INDEX runs_status ON runs(status)",
-    """CREATE TABLE components (
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        idx INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        device TEXT NOT NULL,
-        energy_kwh REAL,
-        method TEXT NOT NULL,
-        provenance TEXT NOT NULL,
-        uncertainty_pct REAL,
-        gap_s REAL,
-        PRIMARY KEY (run_id, idx)
-    )""",
-    """CREATE TABLE windows (
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        idx INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        duration_s REAL,
-        energy_kwh REAL,
-        co2_kg REAL,
-        uncertainty_pct REAL,
-        components TEXT NOT NULL,               -- JSON list of component dicts
-        PRIMARY KEY (run_id, idx)
-    )""",
-    """CREATE TABLE timelines (
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        key TEXT NOT NULL,                      -- e.g. 'cpu:package-0'
-        t_blob BLOB NOT NULL,                   -- float64 LE, seconds since the start
-        e_blob BLOB NOT NULL,                   -- float64 LE, cumulative joules
-        PRIMARY KEY (run_id, key)
-    )""",
-    """CREATE TABLE intensity_bins (
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        start_at TEXT NOT NULL,
-        end_at TEXT NOT NULL,
-        energy_kwh REAL,
-        intensity_g_per_kwh REAL,
-        source TEXT,
-        PRIMARY KEY (run_id, start_at)
-    )""",
-    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
-)
+
+def _v1(d: Dialect) -> tuple[str, ...]:
+    """Schema version 1 in dialect ``d`` (its text, 8-byte float and bytes types)."""
+    T, R, B = d.text, d.real, d.blob  # noqa: N806 - the column types, read as such
+    return (
+        f"""CREATE TABLE runs (
+            id {T} PRIMARY KEY NOT NULL,
+            seq INTEGER UNIQUE,            -- order of finishing: 1, 2, 3... (signing chains on it)
+            project {T} NOT NULL,
+            experiment {T},
+            tags {T} NOT NULL DEFAULT '[]',        -- JSON list
+            host {T} NOT NULL DEFAULT '',
+            "user" {T} NOT NULL DEFAULT '',
+            command {T},                           -- JSON list, or NULL
+            git_commit {T},
+            python_version {T} NOT NULL DEFAULT '',
+            wattprint_version {T} NOT NULL DEFAULT '',
+            packages {T} NOT NULL DEFAULT '{{}}',  -- JSON object
+            started_at {T} NOT NULL,               -- ISO 8601 UTC
+            ended_at {T},
+            duration_s {R},
+            energy_kwh {R},
+            co2_kg {R},
+            zone {T},
+            intensity_g_per_kwh {R},
+            intensity_source {T},
+            pue {R},
+            scope {T},
+            uncertainty_pct {R},
+            status {T} NOT NULL CHECK (status IN {STATUSES!r}),
+            exit_code INTEGER,
+            signal INTEGER,
+            error {T},
+            pid INTEGER,                            -- of the writing process, while running
+            host_key {T},                          -- hostname/pid-namespace/boot of that process
+            heartbeat_at {R},                      -- unix time of the last write
+            record {T} NOT NULL,                   -- Run.to_dict() as JSON: the truth
+            hmac {T}                               -- see wattprint.records.signing
+        )""",
+        "CREATE INDEX runs_project ON runs(project)",
+        "CREATE INDEX runs_started_at ON runs(started_at)",
+        "CREATE INDEX runs_status ON runs(status)",
+        f"""CREATE TABLE components (
+            run_id {T} NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            name {T} NOT NULL,
+            device {T} NOT NULL,
+            energy_kwh {R},
+            method {T} NOT NULL,
+            provenance {T} NOT NULL,
+            uncertainty_pct {R},
+            gap_s {R},
+            PRIMARY KEY (run_id, idx)
+        )""",
+        f"""CREATE TABLE windows (
+            run_id {T} NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            name {T} NOT NULL,
+            started_at {T} NOT NULL,
+            duration_s {R},
+            energy_kwh {R},
+            co2_kg {R},
+            uncertainty_pct {R},
+            components {T} NOT NULL,               -- JSON list of component dicts
+            PRIMARY KEY (run_id, idx)
+        )""",
+        f"""CREATE TABLE timelines (
+            run_id {T} NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key {T} NOT NULL,                      -- e.g. 'cpu:package-0'
+            t_blob {B} NOT NULL,                   -- float64 LE, seconds since the start
+            e_blob {B} NOT NULL,                   -- float64 LE, cumulative joules
+            PRIMARY KEY (run_id, key)
+        )""",
+        f"""CREATE TABLE intensity_bins (
+            run_id {T} NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            start_at {T} NOT NULL,
+            end_at {T} NOT NULL,
+            energy_kwh {R},
+            intensity_g_per_kwh {R},
+            source {T},
+            PRIMARY KEY (run_id, start_at)
+        )""",
+        f"CREATE TABLE meta (key {T} PRIMARY KEY NOT NULL, value {T} NOT NULL)",
+    )
 
 
-def _migrate_v1(conn: sqlite3.Connection) -> None:
-    for statement in _V1:
+def _migrate_v1(conn: Conn, dialect: Dialect) -> None:
+    for statement in _v1(dialect):
         conn.execute(statement)
 
 
 #: ``MIGRATIONS[i]`` takes a database from schema version ``i`` to ``i + 1`` inside the
-#: caller's transaction (so no ``executescript``, which commits). Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1]
+#: caller's transaction (so no ``executescript``, which commits), in the caller's dialect.
+#: Append, never edit.
+MIGRATIONS: list[Callable[[Conn, Dialect], None]] = [_migrate_v1]
 
 #: Columns of ``runs`` derived from the record, in insertion order.
 RECORD_COLUMNS = (
@@ -193,7 +199,7 @@ def window_rows(d: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     ]
 
 
-def write_details(conn: sqlite3.Connection, d: Mapping[str, Any]) -> None:
+def write_details(conn: Conn, d: Mapping[str, Any]) -> None:
     """Replace a run's ``components``, ``windows`` and ``intensity_bins`` rows with those of
     record ``d`` (the bins: time-binned accounting; the signed record holds them too)."""
     run_id = d["run_id"]
@@ -201,7 +207,10 @@ def write_details(conn: sqlite3.Connection, d: Mapping[str, Any]) -> None:
     conn.execute("DELETE FROM windows WHERE run_id = ?", (run_id,))
     conn.execute("DELETE FROM intensity_bins WHERE run_id = ?", (run_id,))
     conn.executemany(
-        "INSERT OR REPLACE INTO intensity_bins VALUES (?, ?, ?, ?, ?, ?)",
+        # A record may name one bin twice: the later one wins, as it did in the record.
+        "INSERT INTO intensity_bins VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, start_at) "
+        "DO UPDATE SET end_at = excluded.end_at, energy_kwh = excluded.energy_kwh, "
+        "intensity_g_per_kwh = excluded.intensity_g_per_kwh, source = excluded.source",
         [
             (
                 run_id,
@@ -241,7 +250,7 @@ def unpack_f64(blob: bytes) -> tuple[float, ...]:
     return tuple(a)
 
 
-def write_timeline(conn: sqlite3.Connection, run_id: str, timeline: TimelineData | None) -> None:
+def write_timeline(conn: Conn, run_id: str, timeline: TimelineData | None) -> None:
     """Replace a run's timeline. Every key's row carries the time axis, so rows stand alone.
 
     ``None`` keeps what is stored (a checkpoint without samples must not erase earlier ones).
@@ -256,7 +265,7 @@ def write_timeline(conn: sqlite3.Connection, run_id: str, timeline: TimelineData
     )
 
 
-def read_timeline(conn: sqlite3.Connection, run_id: str) -> TimelineData | None:
+def read_timeline(conn: Conn, run_id: str) -> TimelineData | None:
     rows = conn.execute(
         "SELECT key, t_blob, e_blob FROM timelines WHERE run_id = ? ORDER BY key", (run_id,)
     ).fetchall()
@@ -270,7 +279,8 @@ def read_timeline(conn: sqlite3.Connection, run_id: str) -> TimelineData | None:
 
 # -- consistency ----------------------------------------------------------------------------
 def _same(a: Any, b: Any) -> bool:
-    """Equal as stored: SQLite keeps NaN as NULL; JSON text is compared as values."""
+    """Equal as stored: NaN is kept as NULL (by SQLite, and so by the PostgreSQL store);
+    JSON text is compared as values."""
     if isinstance(a, float) and math.isnan(a):
         return b is None or (isinstance(b, float) and math.isnan(b))
     if isinstance(b, float) and math.isnan(b):
@@ -285,7 +295,7 @@ def _parsed(text: Any) -> Any:
         return text  # not JSON: compares unequal to any parsed value
 
 
-def record_mismatches(conn: sqlite3.Connection, run_id: str, d: Mapping[str, Any]) -> list[str]:
+def record_mismatches(conn: Conn, run_id: str, d: Mapping[str, Any]) -> list[str]:
     """Where the query columns and tables of a run disagree with its record ``d``.
 
     One line per difference, naming the run and the column: the record is what is signed, so

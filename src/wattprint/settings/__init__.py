@@ -143,11 +143,17 @@ class Settings:
         return self._sources[name]
 
     def shown(self) -> dict[str, object]:
-        """The values with every secret that is set replaced by a marker."""
-        return {
+        """The values with every secret that is set replaced by a marker (and the password
+        of a PostgreSQL store's URL)."""
+        from wattprint.records.paths import shown_store
+
+        shown = {
             s.name: SECRET_SHOWN if s.secret and self._values[s.name] else self._values[s.name]
             for s in SETTINGS
         }
+        if isinstance(shown.get("db"), str):
+            shown["db"] = shown_store(shown["db"])
+        return shown
 
     @property
     def store_off(self) -> bool:

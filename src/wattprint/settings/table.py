@@ -193,7 +193,8 @@ SETTINGS: tuple[Setting, ...] = (
         "WATTPRINT_DB",
         parse_db,
         None,
-        "run store path, or `off`; default: `runs.sqlite3` in the user data directory",
+        "run store: a file path, a `postgresql://` URL (a team's shared store), or `off`; "
+        "default: `runs.sqlite3` in the user data directory",
         example="runs.sqlite3",
         flag="--db",
     ),
