@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.records.store_helpers import make_run, make_timeline
+from tests.records.store_helpers import (
+    BACKENDS,
+    Target,
+    backend_target,
+    make_run,
+    make_timeline,
+)
 from wattprint.records.store import RunStore
 
 EVIL = "<script>alert(1)</script>"
@@ -35,10 +41,21 @@ RUNS = [
 ]
 
 
-@pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    path = tmp_path / "runs.sqlite3"
-    with RunStore(path) as store:
+def fill(target: Target) -> Target:
+    with RunStore(target) as store:
         for run in RUNS:
             store.finish(run, make_timeline(60))
+    return target
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    path = fill(tmp_path / "runs.sqlite3")
+    assert isinstance(path, Path)
     return path
+
+
+@pytest.fixture(params=BACKENDS)
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
+    """The same runs, in a SQLite file or on a real PostgreSQL."""
+    return fill(backend_target(request, tmp_path))

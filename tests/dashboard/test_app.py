@@ -37,8 +37,8 @@ def get(
 
 
 @pytest.fixture
-def app(store_path: Path) -> Any:
-    with StoreReader(store_path) as reader:
+def app(store_target: Path | str) -> Any:
+    with StoreReader(store_target) as reader:
         yield Dashboard(reader, hosts=[HOST])
 
 
@@ -138,7 +138,7 @@ def test_many_requests_leave_no_connection_behind(app: Dashboard) -> None:
     assert fds() <= before + 2
 
 
-def test_dates_offsets_and_odd_ids(app: Dashboard, store_path: Path) -> None:
+def test_dates_offsets_and_odd_ids(app: Dashboard) -> None:
     # a compact date is the same whole day as the dashed one
     assert _ids(get(app, "/?until=20260301")[2]) == _ids(get(app, "/?until=2026-03-01")[2])
     assert len(_ids(get(app, "/?until=2026-03-01")[2])) == 4
