@@ -639,3 +639,33 @@ def test_intensity_bins_fill_their_table(store: RunStore) -> None:
     assert rows == [
         (b["start"], b["energy_kwh"], b["intensity_g_per_kwh"], b["source"]) for b in bins
     ]
+
+
+def test_the_reader_answers_the_same_on_both_engines(store: RunStore, target: Target) -> None:
+    from wattprint.records.reader import RunFilter, StoreReader
+    from wattprint.records.run import JobInfo
+
+    job = JobInfo("job-42", "slurm", node_id="node-a", rank=0, world_size=8)
+    store.finish(make_run("n1", tags=("x", "é y"), job=job), make_timeline(3))
+    store.finish(make_run("n2", started_at="2024-06-01T00:00:00.000Z", job=job, tags=()))
+    store.finish(make_run("solo", project="other", zone=None, co2_kg=None, tags=("x",)))
+    with StoreReader(target) as reader:
+        assert [r.run_id for r in reader.job_runs("job-42")] == ["n1", "n2"]
+        assert reader.job_runs("job-4") == []
+        assert reader.tags() == ["x", "é y"]
+        assert [r.run_id for r in reader.rows(RunFilter(tag="é y"))] == ["n1"]
+        totals = reader.totals(RunFilter())
+        assert (totals.runs, totals.runs_without_zone) == (3, 1)
+        assert totals.energy_kwh == pytest.approx(3 * 0.0025)
+        assert [(m.project, m.month, m.runs) for m in reader.months(RunFilter())] == [
+            ("demo", "2024-05", 1),
+            ("demo", "2024-06", 1),
+            ("other", "2024-05", 1),
+        ]
+        esg = {e.run_id: e for e in reader.esg_inputs(RunFilter())}
+        assert esg["n1"].measured_fraction == pytest.approx(0.002 / 0.0025)
+        assert reader.timeline("n1") == make_timeline(3)
+        assert reader.get("n2") == store.get("n2")
+        with pytest.raises(StoreError):  # read-only: a write is refused by the engine
+            reader._run(lambda conn: conn.execute("DELETE FROM runs"))
+    assert len(store.list()) == 3

@@ -58,7 +58,7 @@ class Dialect:
         """Every distinct tag of every run, sorted."""
         if self.name == "postgresql":
             return (
-                "SELECT DISTINCT t.value FROM runs, "
+                'SELECT DISTINCT t.value COLLATE "C" FROM runs, '
                 "jsonb_array_elements_text(runs.tags::jsonb) AS t(value) ORDER BY 1"
             )
         return "SELECT DISTINCT value FROM runs, json_each(runs.tags) ORDER BY 1"
