@@ -669,3 +669,41 @@ def test_the_reader_answers_the_same_on_both_engines(store: RunStore, target: Ta
         with pytest.raises(StoreError):  # read-only: a write is refused by the engine
             reader._run(lambda conn: conn.execute("DELETE FROM runs"))
     assert len(store.list()) == 3
+
+
+_OPENER = """
+import sys, time
+from pathlib import Path
+from tests.records.store_helpers import make_run
+from wattprint.records.store import RunStore
+go = Path(sys.argv[3])
+deadline = time.monotonic() + 20
+while not go.exists() and time.monotonic() < deadline:
+    time.sleep(0.001)
+with RunStore(sys.argv[1]) as store:
+    store.finish(make_run(sys.argv[2]))
+"""
+
+
+def test_processes_that_create_a_new_store_at_once_all_use_it(
+    target: Target, tmp_path: Path
+) -> None:
+    """The first write creates the schema; the others wait for it and must then see it (on
+    PostgreSQL a name lookup could use a catalog cache from before the lock: a regression)."""
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [PYTHON, "-c", _OPENER, str(target), f"p{i}", str(go)],
+            env=subprocess_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
+    time.sleep(0.3)  # let them all start and wait at the line
+    go.touch()
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    with RunStore(target) as store:
+        assert sorted(r.run_id for r in store.list()) == [f"p{i}" for i in range(6)]
+    assert schema_version(target) == len(store_schema.MIGRATIONS)

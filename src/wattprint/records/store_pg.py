@@ -229,7 +229,14 @@ class PostgresDatabase:
     # -- schema --------------------------------------------------------------------------
     @staticmethod
     def _version(conn: Conn) -> int:
-        if conn.execute("SELECT to_regclass('wattprint_schema')").fetchone()[0] is None:
+        # A query on the catalog, not to_regclass(): a name lookup may use a catalog cache
+        # from before the lock was granted (an advisory lock does not refresh it), and so miss
+        # the table that the writer before us has just created.
+        exists = conn.execute(
+            "SELECT count(*) FROM pg_catalog.pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'wattprint_schema'"
+        ).fetchone()[0]
+        if not exists:
             return 0
         row = conn.execute("SELECT version FROM wattprint_schema").fetchone()
         return 0 if row is None else int(row[0])
