@@ -132,9 +132,16 @@ def test_unknown_region_lists_close_matches() -> None:
 def test_region_pue() -> None:
     assert cloud.region_pue("gcp:us-west1") == 1.11
     assert cloud.region_pue("GCP/europe-west1") == 1.08
-    # AWS publishes one fleet-wide figure (2025); Azure only per geography: none bundled
+    # AWS publishes one fleet-wide figure (2025); Microsoft some sites' measured figures
     assert cloud.region_pue("aws:us-east-1") == 1.14
-    assert cloud.region_pue("azure:westeurope") is None
+    assert cloud.region_pue("Azure:WestEurope") == 1.16
+    assert cloud.region_pue("azure:northeurope") == 1.22
+    assert cloud.region_pue("azure:eastus") is None
+    for code, (pue, year, source) in cloud.AZURE_SITE_PUE.items():
+        assert cloud.region(code).provider == "azure"  # a region of the bundled table
+        assert 1.0 < pue < 2.0 and 2020 <= year <= 2026
+        assert "https://local.microsoft.com/" in source  # the publisher's own page
+        assert cloud.pue_source(code) == (pue, year, source)
     with pytest.raises(ConfigError, match="not a cloud region"):
         cloud.region_pue("DE")
 

@@ -38,9 +38,12 @@ def region_pue(intensity: Intensity | None) -> float:
 
     value = published(zone)
     if value is None:
+        from wattprint.carbon.cloud import AZURE_SITE_PUE
+
+        azure = ", ".join(sorted(AZURE_SITE_PUE))
         raise ConfigError(
-            f"no published PUE for {zone} in the bundled table (Azure publishes PUE per "
-            "geography only, not bundled yet); give a number, "
+            f"no published PUE for {zone}: Google publishes some regions', AWS its fleet's, "
+            f"Microsoft only some sites' ({azure}); give a number, "
             f"or pue='datacenter' ({DATACENTER_PUE:g})"
         )
     return value
