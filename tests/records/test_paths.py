@@ -178,3 +178,45 @@ def test_write_atomic_gives_a_new_file_the_umasks_mode(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o640
+
+
+# -- PostgreSQL URLs ---------------------------------------------------------------------------
+PASSWORDS = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=6
+).filter(lambda s: "@" not in s and "/" not in s and "#" not in s and "?" not in s)
+
+
+@given(password=PASSWORDS, user=st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True))
+@settings(max_examples=200)
+def test_a_url_is_shown_without_its_password(password: str, user: str) -> None:
+    from urllib.parse import quote
+
+    from wattprint.records.paths import redact_url, shown_store
+
+    for secret in (password, quote(password, safe="")):
+        url = f"postgresql://{user}:{secret}@db.internal:5432/runs?sslmode=require"
+        shown = shown_store(url)
+        assert secret not in shown and shown == redact_url(url)
+        assert shown.startswith(f"postgresql://{user}:***@db.internal:5432/runs")
+    param = f"postgresql://{user}@db.internal/runs?password={quote(password, safe='')}"
+    assert quote(password, safe="") not in redact_url(param)
+
+
+@given(text=st.text(max_size=80))
+@settings(max_examples=300)
+def test_any_postgres_url_is_accepted_or_a_one_line_store_error(text: str) -> None:
+    from wattprint.records.paths import check_postgres_url
+
+    url = "postgresql://" + text
+    try:
+        check_postgres_url(url)
+    except StoreError as exc:
+        assert "\n" not in str(exc) and "postgresql://" in str(exc)
+
+
+def test_store_paths_that_are_postgres_urls() -> None:
+    check_store_path("postgresql://alice@db.internal/runs")
+    check_store_path("postgres:///runs?host=/run/postgresql")
+    for bad in ("postgresql://db:port/runs", "postgresql://", "postgresql://h /x"):
+        with pytest.raises(StoreError, match="not a PostgreSQL URL"):
+            check_store_path(bad)

@@ -31,22 +31,24 @@ SECRET_URL_PARAMS = frozenset({"password", "sslpassword"})
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its password (and any password parameter) shown as ``***``."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+    """``url`` with its password (and any password parameter) shown as ``***``.
 
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if parts.password is not None:
-            user, _, host = netloc.rpartition("@")
-            netloc = f"{user.split(':', 1)[0]}:***@{host}"
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            query = urlencode([(k, "***" if k in SECRET_URL_PARAMS else v) for k, v in pairs])
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return "postgresql://(unparsable URL)"
+    Split by hand rather than by a URL parser, which refuses some passwords (an unencoded
+    ``[``) and would then show nothing useful: the user information is what comes before the
+    last ``@`` ahead of the query, so a password is hidden whatever characters it holds."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    head, qsep, query = rest.partition("?")
+    at = head.rfind("@")
+    if at >= 0 and ":" in head[:at]:
+        head = f"{head[:at].split(':', 1)[0]}:***{head[at:]}"
+    if query:
+        pairs = [pair.partition("=") for pair in query.split("&")]
+        query = "&".join(
+            f"{k}=***" if k.lower() in SECRET_URL_PARAMS else f"{k}{eq}{v}" for k, eq, v in pairs
+        )
+    return f"{scheme}://{head}{qsep}{query}"
 
 
 def check_postgres_url(url: str) -> None:
