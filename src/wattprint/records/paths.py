@@ -69,7 +69,7 @@ def check_postgres_url(url: str) -> None:
                 problem = "it names no host and no database"
     if problem is not None:
         raise StoreError(
-            f"not a PostgreSQL URL: {redact_url(url)} ({problem}); give "
+            f"not a PostgreSQL URL: {redact_url(url)!r} ({problem}); give "
             "postgresql://USER@HOST:5432/DATABASE (the password in PGPASSWORD or ~/.pgpass)"
         )
 
