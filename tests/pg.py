@@ -1,8 +1,9 @@
 """A real PostgreSQL server for the store tests (Debian's ``postgresql`` package).
 
-``start_postgres`` runs ``initdb`` and ``postgres`` from the package's ``bin`` directory in a
-fresh temporary directory, listening on 127.0.0.1 at a free port only (its socket directory
-is the temporary one), with trust authentication for one role, ``wattprint``. Under root the
+``start_postgres`` runs ``initdb`` and ``pg_ctl start`` from the package's ``bin`` directory
+in a fresh temporary directory (the server detached, outside the test process's tree),
+listening on 127.0.0.1 at a free port only (its socket directory is the temporary one), with
+trust authentication for one role, ``wattprint``. Under root the
 server runs as the ``postgres`` user the package creates (PostgreSQL refuses to run as root).
 Each test then gets a database of its own (:meth:`PostgresServer.new_database`).
 
@@ -19,7 +20,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +57,8 @@ def _free_port() -> int:
 class PostgresServer:
     root: Path
     port: int
-    process: subprocess.Popen[bytes]
+    bin_dir: Path
+    who: dict[str, object]  # the user it runs as (root's tests: postgres)
     databases: list[str] = field(default_factory=list)
 
     def url(self, database: str, user: str = ROLE) -> str:
@@ -77,12 +78,11 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        subprocess.run(
+            [str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.root / "data"), "-m",
+             "immediate", "-w", "-t", "30"],
+            capture_output=True, check=False, **self.who,  # type: ignore[call-overload]
+        )  # fmt: skip
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -110,25 +110,23 @@ def start_postgres() -> PostgresServer:
         check=True, capture_output=True, **who,  # type: ignore[call-overload]
     )  # fmt: skip
     port = _free_port()
-    args = [
-        str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(root),
-        "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
-        "-c", "synchronous_commit=off", "-c", "max_connections=60",
-    ]  # fmt: skip
-    log = open(root / "server.log", "wb")  # noqa: SIM115 - the server's whole life
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **who)  # type: ignore[call-overload]
-    server = PostgresServer(root, port, process)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            server.admin().close()  # type: ignore[attr-defined]
-            return server
-        except Exception:
-            if process.poll() is not None or time.monotonic() > deadline:
-                text = (root / "server.log").read_text(errors="replace")[-2000:]
-                server.stop()
-                pytest.fail(f"PostgreSQL did not start: {text}")
-            time.sleep(0.05)
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c full_page_writes=off -c synchronous_commit=off -c max_connections=60"
+    )
+    # pg_ctl detaches the server: it must not be a child of the test process, whose process
+    # tree the trackers under test walk (a server's backends coming and going would count).
+    started = subprocess.run(
+        [str(bin_dir / "pg_ctl"), "start", "-D", str(data), "-l", str(root / "server.log"),
+         "-o", options, "-w", "-t", "30"],
+        capture_output=True, **who,  # type: ignore[call-overload]
+    )  # fmt: skip
+    server = PostgresServer(root, port, bin_dir, who)
+    if started.returncode != 0:
+        text = (root / "server.log").read_text(errors="replace")[-2000:]
+        server.stop()
+        pytest.fail(f"PostgreSQL did not start: {started.stderr!r} {text}")
+    return server
 
 
 @contextlib.contextmanager
