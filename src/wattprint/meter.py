@@ -343,3 +343,10 @@ class Meter:
 
     def is_live(self, sensor: int) -> bool:
         return self._live[sensor]
+
+    def take_gaps(self) -> list[Gap]:
+        """The gaps recorded since the last call, forgotten here (a daemon that reads the
+        meter for months keeps no history of them; a run keeps ``gaps`` for its record)."""
+        with self._lock:
+            gaps, self.gaps = self.gaps, []
+            return gaps

@@ -1,6 +1,6 @@
 """Command line: ``wattprint devices | run | runs | show | timeline | report | suggest |
-compare-runs | summary | esg | dashboard | job | verify | export | import | intensity | zones |
-compare | settings``.
+compare-runs | summary | esg | dashboard | monitor | job | verify | export | import |
+intensity | zones | compare | settings``.
 
 Bad input exits 2 with one line on stderr that says what to do instead.
 """
@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "esg": ("wattprint.cli.esg_cmd", "add_parser", "esg"),
     "job": ("wattprint.cli.job_cmd", "add_parser", "job"),
     "dashboard": ("wattprint.cli.dashboard_cmd", "add_parser", "dashboard"),
+    "monitor": ("wattprint.cli.monitor_cmd", "add_parser", "monitor"),
     "settings": ("wattprint.cli.settings_cmd", "add_parser", "settings"),
 }
 

@@ -57,6 +57,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         )
     p.add_argument("--json", metavar="PATH", help="write the run record as JSON")
     p.add_argument("--csv", metavar="PATH", help="append the run as a row to a CSV file")
+    p.add_argument(
+        "--push",
+        metavar="URL",
+        help="push the run's totals to a Prometheus Pushgateway at URL when it ends "
+        "(needs the monitor extra)",
+    )
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
 
 
@@ -71,6 +77,38 @@ def _check_csv_header(path: Path) -> None:
         raise UsageError(
             f"--csv {path} has other columns than wattprint's; give a new file "
             "(for Eco2AI's format use `wattprint export --format eco2ai`)"
+        )
+
+
+def _check_explicit_store(db: str | None) -> None:
+    """A team store on PostgreSQL must be reachable before the command starts (a file's
+    checks need no connection: Tracker() makes them)."""
+    from wattprint.records.paths import postgres_url
+
+    if postgres_url(db) is None:
+        return
+    from wattprint.records.store import RunStore
+
+    RunStore(db).close()  # connects, and creates or migrates the schema; StoreError if not
+
+
+def _push(url: str, record: Run) -> None:
+    from wattprint.monitor.push import push_run
+    from wattprint.records.context import hostname
+    from wattprint.records.paths import redact_url
+
+    try:
+        push_run(url, record, hostname())
+    except Exception as exc:  # noqa: BLE001 - the run is done and recorded: a push is extra
+        reason = " ".join(str(exc).split())[:200]
+        shown = redact_url(url)
+        if shown != url:  # a password in the URL stays out of the message
+            secret = url.split("://", 1)[1].rsplit("@", 1)[0].split(":", 1)[-1]
+            reason = reason.replace(secret, "***")
+        print(
+            f"wattprint: warning: could not push the run to {shown}: {reason}; the run is "
+            "recorded as usual",
+            file=sys.stderr,
         )
 
 
@@ -126,6 +164,11 @@ def run(args: argparse.Namespace) -> int:
     if args.csv is not None:
         check_output_path(args.csv, "--csv")
         _check_csv_header(Path(args.csv))
+    if args.push is not None:
+        from wattprint.monitor.push import check_push_url
+
+        check_push_url(args.push)
+    _check_explicit_store(settings.db)
     if job is not None and not job.measures_by_env:
         # Launched once per rank (srun, torchrun): the node's first local rank measures the
         # node; this rank only runs its command (its options were checked all the same).
@@ -179,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
             except (OSError, WattprintError) as exc:
                 lost.append(f"{csv_path} ({exc})")
         print(summary(record, stored=tracker.stored), file=sys.stderr)
+        if args.push is not None:
+            _push(args.push, record)
         runner.drain()  # the child is gone: nothing left to forward to
     if lost:
         # Never a silent success: the command's own failure code comes first, else 1.

@@ -1,0 +1,155 @@
+"""The monitor's readings: the whole machine's meter, read on an interval, kept for scrapes.
+
+A scrape must cost next to nothing and never fail because a sensor did, so it reads no
+sensor: :meth:`MonitorState.sample` (the daemon's sampling thread) reads the meter and stores
+a :class:`Reading`; :meth:`MonitorState.reading` (each scrape) returns the latest one. A
+sensor that fails in an interval contributes no energy for it and reads ``up = False`` until
+it works again; the gaps are taken from the meter at each sample, so none pile up in a daemon
+that runs for months.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wattprint.meter import Meter
+from wattprint.monitor.cgroups import CgroupEnergy
+from wattprint.sensors.base import Component
+
+J_PER_KWH = 3.6e6
+
+
+@dataclass(frozen=True)
+class SensorReading:
+    component: str
+    device: str  # unique among the readings (a repeated name gets " (2)", " (3)"...)
+    provenance: str
+    energy_j: float  # since the monitor started (IT energy, before PUE)
+    power_w: float  # over the last sampling interval
+    up: bool  # the last reading of this sensor worked
+
+
+@dataclass(frozen=True)
+class Carbon:
+    zone: str
+    intensity_g_per_kwh: float
+    source: str
+    basis: str
+    pue: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    sensors: tuple[SensorReading, ...]
+    carbon: Carbon | None  # None: no zone configured, so no CO2 (never a guessed one)
+    co2_g: float  # since the monitor started, facility energy (x PUE) x intensity
+    cgroup_energy_j: dict[str, float] | None  # None: no cgroup v2 hierarchy
+    samples: int
+    failed_samples: int
+    sampled_at_unix_s: float  # 0 before the first sample
+
+
+def _unique(names: list[tuple[str, str]]) -> list[str]:
+    """Each (component, device) pair's device, numbered where a pair repeats (two GPUs of
+    one model): Prometheus refuses two series with the same labels."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for pair in names:
+        seen[pair] = seen.get(pair, 0) + 1
+        out.append(pair[1] if seen[pair] == 1 else f"{pair[1]} ({seen[pair]})")
+    return out
+
+
+class MonitorState:
+    """Thread-safe: one thread samples, any number of scrape threads read."""
+
+    def __init__(
+        self,
+        meter: Meter,
+        carbon: Carbon | None,
+        cgroups: CgroupEnergy | None,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.meter = meter
+        self.carbon = carbon
+        self.cgroups = cgroups
+        self._wall_clock = wall_clock
+        self._lock = threading.Lock()
+        self._reading = Reading((), carbon, 0.0, None, 0, 0, 0.0)
+        self._co2_g = 0.0
+        self._samples = self._failed = 0
+        self._last_j: tuple[float, ...] = ()
+        self._up: list[bool] = []
+
+    def begin(self) -> None:
+        """The meter's first reading (the counters' zero)."""
+        snap = self.meter.begin()
+        self._last_j = snap.energy_j
+        self._up = [self.meter.is_live(i) for i in range(len(self.meter.sensors))]
+        if self.cgroups is not None:
+            self.cgroups.add(0.0)  # the cgroups' zero too
+
+    def sample(self) -> Reading:
+        """Read every sensor now and keep the result for the scrapes."""
+        meter = self.meter
+        previous = meter.last
+        try:
+            snap = meter.read(full=True)
+        except Exception:  # noqa: BLE001 - a bad sample is counted, the daemon goes on
+            with self._lock:
+                self._failed += 1
+                self._reading = self._build(self._reading.sensors)
+            return self._reading
+        failed = {g.sensor for g in meter.take_gaps() if g.end_s >= snap.t_s}
+        deltas = [max(0.0, a - b) for a, b in zip(snap.energy_j, self._last_j, strict=True)]
+        self._last_j = snap.energy_j
+        dt_s = snap.t_s - previous.t_s if previous is not None else 0.0
+        self._up = [meter.is_live(i) and i not in failed for i in range(len(meter.sensors))]
+        infos = [s.info for s in meter.sensors]
+        devices = _unique([(str(info.component), info.device) for info in infos])
+        sensors = tuple(
+            SensorReading(
+                str(info.component),
+                devices[i],
+                str(info.provenance),
+                snap.energy_j[i],
+                deltas[i] / dt_s if dt_s > 0 else 0.0,
+                self._up[i],
+            )
+            for i, info in enumerate(infos)
+        )
+        cpu_j = sum(
+            d for d, info in zip(deltas, infos, strict=True) if info.component is Component.CPU
+        )
+        if self.cgroups is not None:
+            self.cgroups.add(cpu_j)
+        with self._lock:
+            self._samples += 1
+            if self.carbon is not None:
+                kwh = sum(deltas) / J_PER_KWH
+                self._co2_g += kwh * self.carbon.pue * self.carbon.intensity_g_per_kwh
+            self._reading = self._build(sensors)
+            return self._reading
+
+    def _build(self, sensors: tuple[SensorReading, ...]) -> Reading:
+        return Reading(
+            sensors,
+            self.carbon,
+            self._co2_g,
+            self.cgroups.totals() if self.cgroups is not None else None,
+            self._samples,
+            self._failed,
+            self._wall_clock() if self._samples else 0.0,
+        )
+
+    def reading(self) -> Reading:
+        """The latest sample (a scrape's view: no sensor is read)."""
+        with self._lock:
+            return self._reading
+
+    def close(self) -> None:
+        self.meter.close()
