@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,7 +72,12 @@ class _WarnOnce:
             print(f"wattprint monitor: warning: {message}", file=sys.stderr, flush=True)
 
 
-def build_state(settings: Settings, hardware: HardwareOptions, top: int) -> MonitorState:
+def build_state(
+    settings: Settings,
+    hardware: HardwareOptions,
+    top: int,
+    clock: Callable[[], float] = time.monotonic,
+) -> MonitorState:
     """Discover the sensors and make the machine-scope meter and its state."""
     from wattprint.meter import Meter
     from wattprint.monitor.cgroups import CgroupEnergy
@@ -78,6 +85,7 @@ def build_state(settings: Settings, hardware: HardwareOptions, top: int) -> Moni
     from wattprint.sensors.discovery import discover
     from wattprint.sensors.usage import OwnUse, UsageProbe
 
+    carbon = carbon_of(settings)  # a bad zone or PUE is an error before any sensor is opened
     warn = _WarnOnce()
     hw = hardware.with_settings(settings)
     found = discover(hw)
@@ -86,11 +94,11 @@ def build_state(settings: Settings, hardware: HardwareOptions, top: int) -> Moni
     probe = UsageProbe(
         None, proc_dir=hw.proc_dir, cgroup=found.busy_cgroup, disks=found.disk_reader, own=OwnUse()
     )
-    meter = Meter(found.sensors, probe, "machine", warn=warn, max_points=16)
+    meter = Meter(found.sensors, probe, "machine", clock=clock, warn=warn, max_points=16)
     cgroups = CgroupEnergy.open(hw.cgroup_root, top)
     if cgroups is None:
         warn("cgroup", f"no cgroup v2 hierarchy at {hw.cgroup_root}: no per-cgroup energy")
-    return MonitorState(meter, carbon_of(settings), cgroups)
+    return MonitorState(meter, carbon, cgroups)
 
 
 def serve(state: MonitorState, opts: MonitorOptions, stop: threading.Event) -> None:
