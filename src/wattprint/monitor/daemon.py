@@ -101,8 +101,14 @@ def build_state(
     return MonitorState(meter, carbon, cgroups)
 
 
-def serve(state: MonitorState, opts: MonitorOptions, stop: threading.Event) -> None:
-    """Sample and serve until ``stop`` is set (SIGTERM, SIGINT)."""
+def serve(
+    state: MonitorState,
+    opts: MonitorOptions,
+    stop: threading.Event,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
+    """Sample and serve until ``stop`` is set (SIGTERM, SIGINT); ``on_ready`` gets the port
+    once the server listens."""
     from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
     from wattprint import __version__
@@ -122,6 +128,8 @@ def serve(state: MonitorState, opts: MonitorOptions, stop: threading.Event) -> N
             "choose another --port (or --host)"
         ) from None
     port = server.server_port
+    if on_ready is not None:
+        on_ready(port)
     shown = f"[{opts.host}]" if ":" in opts.host else opts.host
     print(
         f"wattprint monitor: serving http://{shown}:{port}/metrics, sampling every "
