@@ -6,6 +6,7 @@ The monitor runs as users run it (`python -m wattprint monitor`), on a fake powe
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ from tests.monitor.servers import (
 )
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def env(tmp_path: Path, powercap: FakePowercap | None = None) -> dict[str, str]:
@@ -113,6 +115,15 @@ def test_prometheus_scrapes_the_monitor(
     (intensity,) = query(prometheus, "wattprint_grid_intensity_grams_per_kwh")
     assert intensity["metric"]["zone"] == "FR" and float(intensity["value"][1]) > 0
     assert float(query(prometheus, "wattprint_co2_grams_total")[0]["value"][1]) > 0
+
+    # Every query of the Grafana dashboard in docs/ runs on this Prometheus and finds data
+    # (but the cgroup panel's, on a machine without cgroup v2).
+    dashboard = json.loads((DOCS / "grafana" / "wattprint-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    assert len(exprs) >= 8
+    for expr in exprs:
+        found = query(prometheus, expr.replace("$instance", ".*"))
+        assert found or "cgroup" in expr, expr
 
     # A sensor breaks: its gauge says so, the scrape and the other sensors go on.
     burner.broken.set()
