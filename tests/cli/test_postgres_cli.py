@@ -11,6 +11,7 @@ import pytest
 
 from tests.cli.test_store_cli import KEY, record, wp
 from tests.cli.test_store_cli import env as sqlite_env  # noqa: F401 - a fixture, used below
+from tests.monitor.servers import free_port
 from tests.pg import PostgresServer
 from tests.records.store_helpers import raw
 
@@ -76,4 +77,11 @@ def test_a_bad_url_fails_before_the_command_runs(env: dict[str, str], tmp_path: 
         res = wp(env, "run", "--db", url, "--", sys.executable, "-c", code)
         assert res.returncode == 2, res.stderr
         assert len(res.stderr.strip().splitlines()) == 1 and "PostgreSQL URL" in res.stderr
+    # A well-formed URL whose server does not answer: the team store must work, so the
+    # command does not start without it (the default store only warns).
+    closed = f"postgresql://wattprint:pw1234@127.0.0.1:{free_port()}/runs"
+    res = wp(env, "run", "--db", closed, "--", sys.executable, "-c", code)
+    assert res.returncode == 2, res.stderr
+    assert "cannot connect" in res.stderr and "pw1234" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
     assert not marker.exists()

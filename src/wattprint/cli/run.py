@@ -83,13 +83,15 @@ def _check_csv_header(path: Path) -> None:
 def _check_explicit_store(db: str | None) -> None:
     """A team store on PostgreSQL must be reachable before the command starts (a file's
     checks need no connection: Tracker() makes them)."""
-    from wattprint.records.paths import postgres_url
+    from wattprint.records.paths import check_postgres_url, postgres_url
 
-    if postgres_url(db) is None:
+    url = postgres_url(db)
+    if url is None:
         return
+    check_postgres_url(url)  # its form first: a bad URL is not sent to a resolver
     from wattprint.records.store import RunStore
 
-    RunStore(db).close()  # connects, and creates or migrates the schema; StoreError if not
+    RunStore(url).close()  # connects, and creates or migrates the schema; StoreError if not
 
 
 def _push(url: str, record: Run) -> None:
