@@ -146,3 +146,55 @@ def test_cgroup_energy_in_the_scrape(machine: tuple) -> None:  # type: ignore[ty
     )
     other = value(s, "wattprint_cgroup_cpu_energy_joules_total", cgroup="(other)")
     assert train == pytest.approx(0.75 * cpu_j) and other == pytest.approx(0.25 * cpu_j)
+
+
+def test_co2_follows_the_live_provider_and_falls_back_when_it_fails(machine: tuple) -> None:  # type: ignore[type-arg]
+    """NESO's API answered from the recorded fixture at the HTTP opener (no network)."""
+    from datetime import datetime, timezone
+
+    from tests.carbon.providers.conftest import FakeOpener, WallClock, http_error
+    from wattprint.carbon.providers.neso import NesoProvider
+    from wattprint.monitor.live import Current, LiveIntensity
+
+    pc, clock, hw, _ = machine
+    state = build_state(resolve({"zone": "GB"}), hw, top=5, clock=clock)
+    assert state.carbon is not None
+    bundled = Current(state.carbon.intensity_g_per_kwh, state.carbon.source, "lifecycle", False)
+    opener = FakeOpener({"/intensity/": "neso_national.json"})
+    wall = WallClock(datetime(2024, 3, 1, 11, 15, tzinfo=timezone.utc))
+    said: list[str] = []
+    state.live = LiveIntensity(
+        NesoProvider(opener=opener), "GB", bundled, refresh_s=900, clock=wall,
+        warn=lambda key, message: said.append(message),
+    )  # fmt: skip
+    state.begin()
+    clock.advance(10)
+    pc.zones["intel-rapl:0"].add_energy_j(1000.0)  # 100 W for 10 s
+    state.sample()
+    s = samples(state)
+    # The newest bin that has begun (11:00-11:30, 220 g/kWh), labelled as the provider's.
+    assert value(s, "wattprint_grid_intensity_grams_per_kwh", zone="GB") == 220
+    assert value(
+        s, "wattprint_grid_intensity_grams_per_kwh", source="neso:national", basis="provider"
+    )
+    co2_after_live = value(s, "wattprint_co2_grams_total", zone="GB")
+    assert co2_after_live == pytest.approx(1000 / 3.6e6 * 220)  # kWh x PUE 1 x 220 g/kWh
+    assert len(opener.requests) == 1
+
+    clock.advance(10)  # within refresh_s: no new request
+    state.sample()
+    assert len(opener.requests) == 1
+
+    opener.routes = {"/intensity/": http_error(503, "Service Unavailable")}
+    wall.advance(minutes=16)
+    clock.advance(10)
+    pc.zones["intel-rapl:0"].add_energy_j(1000.0)
+    state.sample()
+    s = samples(state)
+    assert len(opener.requests) == 2 and len(said) == 1 and "unavailable" in said[0]
+    assert (
+        value(s, "wattprint_grid_intensity_grams_per_kwh", zone="GB") == bundled.intensity_g_per_kwh
+    )
+    assert value(s, "wattprint_co2_grams_total", zone="GB") == pytest.approx(
+        co2_after_live + 1000 / 3.6e6 * bundled.intensity_g_per_kwh
+    )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from wattprint.errors import ConfigError
 
 if TYPE_CHECKING:
+    from wattprint.carbon.providers.base import Provider
     from wattprint.monitor.state import Carbon, MonitorState
     from wattprint.sensors.discovery import HardwareOptions
     from wattprint.settings import Settings
@@ -46,16 +47,17 @@ def require_client() -> None:
         ) from None
 
 
-def carbon_of(settings: Settings) -> Carbon | None:
-    """The zone's bundled intensity and the PUE, or None without a zone."""
+def carbon_of(settings: Settings) -> tuple[Carbon | None, Provider | None]:
+    """The zone's bundled intensity and the PUE (None without a zone), and the live provider
+    the settings configure (``intensity_provider``), if any."""
     from wattprint.carbon.plan import CarbonPlan
     from wattprint.monitor.state import Carbon
 
     plan = CarbonPlan.from_settings(settings)
     i = plan.intensity
     if i is None:
-        return None
-    return Carbon(i.zone, i.intensity_g_per_kwh, i.label, i.basis, plan.pue)
+        return None, None
+    return Carbon(i.zone, i.intensity_g_per_kwh, i.label, i.basis, plan.pue), plan.provider
 
 
 class _WarnOnce:
@@ -85,7 +87,8 @@ def build_state(
     from wattprint.sensors.discovery import discover
     from wattprint.sensors.usage import OwnUse, UsageProbe
 
-    carbon = carbon_of(settings)  # a bad zone or PUE is an error before any sensor is opened
+    # A bad zone, PUE or provider configuration is an error before any sensor is opened.
+    carbon, provider = carbon_of(settings)
     warn = _WarnOnce()
     hw = hardware.with_settings(settings)
     found = discover(hw)
@@ -98,7 +101,13 @@ def build_state(
     cgroups = CgroupEnergy.open(hw.cgroup_root, top)
     if cgroups is None:
         warn("cgroup", f"no cgroup v2 hierarchy at {hw.cgroup_root}: no per-cgroup energy")
-    return MonitorState(meter, carbon, cgroups)
+    live = None
+    if carbon is not None and provider is not None:
+        from wattprint.monitor.live import Current, LiveIntensity
+
+        bundled = Current(carbon.intensity_g_per_kwh, carbon.source, carbon.basis, live=False)
+        live = LiveIntensity(provider, carbon.zone, bundled, warn=warn)
+    return MonitorState(meter, carbon, cgroups, live=live)
 
 
 def serve(

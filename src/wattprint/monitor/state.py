@@ -13,11 +13,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wattprint.meter import Meter
 from wattprint.monitor.cgroups import CgroupEnergy
 from wattprint.sensors.base import Component
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wattprint.monitor.live import LiveIntensity
 
 J_PER_KWH = 3.6e6
 
@@ -34,6 +38,8 @@ class SensorReading:
 
 @dataclass(frozen=True)
 class Carbon:
+    """The zone's intensity as used for the latest interval (live, or the bundled value)."""
+
     zone: str
     intensity_g_per_kwh: float
     source: str
@@ -72,13 +78,16 @@ class MonitorState:
         carbon: Carbon | None,
         cgroups: CgroupEnergy | None,
         *,
+        live: LiveIntensity | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.meter = meter
         self.carbon = carbon
         self.cgroups = cgroups
+        self.live = live
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
+        self._carbon_now = carbon
         self._reading = Reading((), carbon, 0.0, None, 0, 0, 0.0)
         self._co2_g = 0.0
         self._samples = self._failed = 0
@@ -122,6 +131,15 @@ class MonitorState:
             )
             for i, info in enumerate(infos)
         )
+        carbon = self.carbon
+        if carbon is not None and self.live is not None:  # may ask the provider (network)
+            now = self.live.current()
+            carbon = replace(
+                carbon,
+                intensity_g_per_kwh=now.intensity_g_per_kwh,
+                source=now.source,
+                basis=now.basis,
+            )
         cpu_j = sum(
             d for d, info in zip(deltas, infos, strict=True) if info.component is Component.CPU
         )
@@ -129,16 +147,17 @@ class MonitorState:
             self.cgroups.add(cpu_j)
         with self._lock:
             self._samples += 1
-            if self.carbon is not None:
+            if carbon is not None:
                 kwh = sum(deltas) / J_PER_KWH
-                self._co2_g += kwh * self.carbon.pue * self.carbon.intensity_g_per_kwh
+                self._co2_g += kwh * carbon.pue * carbon.intensity_g_per_kwh
+                self._carbon_now = carbon
             self._reading = self._build(sensors)
             return self._reading
 
     def _build(self, sensors: tuple[SensorReading, ...]) -> Reading:
         return Reading(
             sensors,
-            self.carbon,
+            self._carbon_now,
             self._co2_g,
             self.cgroups.totals() if self.cgroups is not None else None,
             self._samples,
