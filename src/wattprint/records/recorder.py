@@ -189,28 +189,32 @@ class RunTicker:
         self._record, self._first = record, first
 
     def tick(self) -> None:
-        with self._own.measure():
+        # CPU for the whole tick; storage I/O only around the store's writes (and the first
+        # tick, which also loads the record modules), since reading procfs and sysfs does none.
+        with self._own.measure(io=False):
             self._tick()
 
     def _tick(self) -> None:
         recorder, record = self._recorder, self._record
         if recorder is not None and record is not None and not recorder.begun:
-            try:
-                run = record(self._first) if self._first is not None else None
-            except Exception:  # noqa: BLE001 - stop() raced this tick; it finishes the record
-                return
-            if run is not None:
-                recorder.begin(run)
+            with self._own.measure_io():
+                try:
+                    run = record(self._first) if self._first is not None else None
+                except Exception:  # noqa: BLE001 - stop() raced this tick; it ends the record
+                    return
+                if run is not None:
+                    recorder.begin(run)
             return
         snap = self._meter.tick()
         if snap is None or recorder is None or record is None or not recorder.due():
             return
-        try:
-            run = record(snap)
-        except Exception as exc:  # noqa: BLE001 - stop() may have raced this tick
-            recorder.warn("checkpoint", f"could not checkpoint the run: {exc}")
-            return
-        recorder.checkpoint(run)  # the timeline is written once, at stop
+        with self._own.measure_io():
+            try:
+                run = record(snap)
+            except Exception as exc:  # noqa: BLE001 - stop() may have raced this tick
+                recorder.warn("checkpoint", f"could not checkpoint the run: {exc}")
+                return
+            recorder.checkpoint(run)  # the timeline is written once, at stop
 
 
 def schedule(
