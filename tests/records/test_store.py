@@ -707,3 +707,44 @@ def test_processes_that_create_a_new_store_at_once_all_use_it(
     with RunStore(target) as store:
         assert sorted(r.run_id for r in store.list()) == [f"p{i}" for i in range(6)]
     assert schema_version(target) == len(store_schema.MIGRATIONS)
+
+
+def test_job_runs_are_exact_and_survive_a_record_postgres_json_refuses(
+    store: RunStore, target: Target
+) -> None:
+    from wattprint.records.reader import StoreReader
+    from wattprint.records.run import JobInfo
+
+    store.finish(make_run("a", job=JobInfo("job_1%", "slurm", node_id="n1")))
+    store.finish(make_run("b", job=JobInfo("jobX1%", "slurm", node_id="n2")))  # LIKE's "_"
+    store.finish(make_run("nan", uncertainty_pct=float("nan")))  # JSON's NaN token
+    with StoreReader(target) as reader:
+        assert [r.run_id for r in reader.job_runs("job_1%")] == ["a"]
+        assert reader.job_runs("job") == []
+
+
+def test_a_postgres_reader_keeps_the_urls_own_options(pg_url: str) -> None:
+    from wattprint.records.reader import StoreReader
+
+    with raw(pg_url) as conn:
+        conn.execute("CREATE SCHEMA team")
+    url = f"{pg_url}?options=-csearch_path%3Dteam"
+    with RunStore(url) as store:
+        store.finish(make_run("in-team"))
+    with StoreReader(url) as reader:  # read-only, and still in the schema the URL names
+        assert reader.get("in-team") is not None
+    with raw(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM team.runs").fetchone() == (1,)
+
+
+def test_a_postgres_lock_timeout_under_a_millisecond_still_times_out(pg_url: str) -> None:
+    import psycopg
+
+    store = RunStore(pg_url, lock_timeout_s=0.0004)  # PostgreSQL reads 0 ms as "no limit"
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="stayed locked"):
+            store.finish(make_run())
+        assert time.monotonic() - started < 2
+    store.close()

@@ -97,19 +97,18 @@ def _check_explicit_store(db: str | None) -> None:
 def _push(url: str, record: Run) -> None:
     from wattprint.monitor.push import push_run
     from wattprint.records.context import hostname
-    from wattprint.records.paths import redact_url
+    from wattprint.records.paths import redact_url, url_secrets
 
     try:
         push_run(url, record, hostname())
     except Exception as exc:  # noqa: BLE001 - the run is done and recorded: a push is extra
-        reason = " ".join(str(exc).split())[:200]
-        shown = redact_url(url)
-        if shown != url:  # a password in the URL stays out of the message
-            secret = url.split("://", 1)[1].rsplit("@", 1)[0].split(":", 1)[-1]
+        reason = str(exc)
+        for secret in url_secrets(url):  # a password in the URL stays out of the message
             reason = reason.replace(secret, "***")
+        reason = " ".join(reason.split())[:200]
         print(
-            f"wattprint: warning: could not push the run to {shown}: {reason}; the run is "
-            "recorded as usual",
+            f"wattprint: warning: could not push the run to {redact_url(url)}: {reason}; "
+            "the run is recorded as usual",
             file=sys.stderr,
         )
 

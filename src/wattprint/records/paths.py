@@ -30,43 +30,87 @@ def postgres_url(target: object) -> str | None:
 SECRET_URL_PARAMS = frozenset({"password", "sslpassword"})
 
 
-def redact_url(url: str) -> str:
-    """``url`` with its password (and any password parameter) shown as ``***``.
-
-    Split by hand rather than by a URL parser, which refuses some passwords (an unencoded
-    ``[``) and would then show nothing useful: the user information is what comes before the
-    last ``@`` ahead of the query, so a password is hidden whatever characters it holds."""
+def _split_url(url: str) -> tuple[str, str | None, str | None, str, str] | None:
+    """``scheme``, ``user``, ``password``, host part, and the rest (path, query) of a URL,
+    split as libpq splits one: the user information is everything before the last ``@`` ahead
+    of the first ``/``, so a password may hold ``?``, ``#`` or ``[``. None without ``://``."""
     scheme, sep, rest = url.partition("://")
     if not sep:
+        return None
+    slash = rest.find("/")
+    authority, tail = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
+    at = authority.rfind("@")
+    if at < 0:
+        user = password = None
+        hosts = authority
+    else:
+        userinfo, hosts = authority[:at], authority[at + 1 :]
+        user, colon, secret = userinfo.partition(":")
+        password = secret if colon else None
+    if slash < 0 and "?" in hosts:  # postgresql://host?sslmode=...: no path, a query
+        hosts, q, query = hosts.partition("?")
+        tail = q + query
+    return scheme, user, password, hosts, tail
+
+
+def url_secrets(url: str) -> list[str]:
+    """The URL's password and password parameters (non-empty), to take out of messages."""
+    from urllib.parse import unquote
+
+    parts = _split_url(url)
+    if parts is None:
+        return []
+    found = [parts[2] or ""]
+    query = parts[4].partition("?")[2]
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key.lower() in SECRET_URL_PARAMS:
+            found.append(value)
+    found += [unquote(s) for s in found]
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (and any password parameter) shown as ``***``."""
+    parts = _split_url(url)
+    if parts is None:
         return url
-    head, qsep, query = rest.partition("?")
-    at = head.rfind("@")
-    if at >= 0 and ":" in head[:at]:
-        head = f"{head[:at].split(':', 1)[0]}:***{head[at:]}"
+    scheme, user, password, hosts, tail = parts
+    userinfo = "" if user is None else f"{user}{'' if password is None else ':***'}@"
+    path, q, query = tail.partition("?")
     if query:
         pairs = [pair.partition("=") for pair in query.split("&")]
         query = "&".join(
             f"{k}=***" if k.lower() in SECRET_URL_PARAMS else f"{k}{eq}{v}" for k, eq, v in pairs
         )
-    return f"{scheme}://{head}{qsep}{query}"
+    return f"{scheme}://{userinfo}{hosts}{path}{q}{query}"
+
+
+def _port_problem(hosts: str) -> str | None:
+    for spec in hosts.split(","):
+        port = spec.rpartition("]")[2] if spec.startswith("[") else spec
+        if ":" in port:
+            number = port.rpartition(":")[2]
+            if number and not (number.isascii() and number.isdigit()):
+                return "its port is not a number"
+    return None
 
 
 def check_postgres_url(url: str) -> None:
-    """Raise :class:`StoreError` unless ``url`` parses as a PostgreSQL connection URL."""
-    from urllib.parse import urlsplit
-
+    """Raise :class:`StoreError` unless ``url`` parses as a PostgreSQL connection URL (as libpq
+    reads one: several hosts, a password with any characters). The message never holds the
+    password."""
     problem = None
+    parts = _split_url(url)
     if any(ord(ch) < 32 or ch == " " for ch in url):
         problem = "it holds spaces or control characters"
+    elif parts is None:
+        problem = "it has no ://"
     else:
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError as exc:
-            problem = str(exc)
-        else:
-            if not (parts.path.strip("/") or parts.hostname or parts.query):
-                problem = "it names no host and no database"
+        hosts, tail = parts[3], parts[4]
+        problem = _port_problem(hosts)
+        if problem is None and not (hosts or tail.partition("?")[0].strip("/") or "?" in tail):
+            problem = "it names no host and no database"
     if problem is not None:
         raise StoreError(
             f"not a PostgreSQL URL: {redact_url(url)!r} ({problem}); give "

@@ -294,13 +294,19 @@ class StoreReader:
 
     def job_runs(self, job_id: str) -> list[Run]:
         """The records of a multi-node job (its nodes' and, if rank 0 wrote one, the job's),
-        oldest first."""
-        job = self.dialect.json_text("record", "job", "job_id")
+        oldest first.
+
+        Found by the record's text (the job id as the stored JSON writes it), then checked
+        on the parsed record: no JSON function reads the column, so one record holding a
+        number PostgreSQL's JSON refuses (NaN) cannot break the query for the whole store."""
+        needle = f'"job_id":{json.dumps(job_id)}'
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         found = self._query(
-            f"SELECT record FROM runs WHERE {job} = ? ORDER BY started_at, id",
-            (job_id,),
+            "SELECT record FROM runs WHERE record LIKE ? ESCAPE '\\' ORDER BY started_at, id",
+            (f"%{escaped}%",),
         )
-        return [Run.from_dict(json.loads(str(r[0]))) for r in found]
+        runs = [Run.from_dict(json.loads(str(r[0]))) for r in found]
+        return [r for r in runs if r.job is not None and r.job.job_id == job_id]
 
     def timeline(self, run_id: str) -> TimelineData | None:
         return self._run(lambda conn: schema.read_timeline(conn, run_id))

@@ -17,15 +17,15 @@ Passwords never appear in messages: the URL is shown with its password replaced 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
 
 from wattprint.errors import StoreError, StoreReadOnlyError
 from wattprint.records import store_schema as schema
-from wattprint.records.paths import SECRET_URL_PARAMS, redact_url
+from wattprint.records.paths import redact_url, url_secrets
 from wattprint.records.store_sql import POSTGRESQL, Conn, Cursor
 
 if TYPE_CHECKING:
@@ -39,15 +39,11 @@ INSTALL_HINT = "pip install 'wattprint[postgres]'"
 
 
 def _scrub(text: str, url: str) -> str:
-    """A driver message with the URL's password taken out, should libpq ever echo it."""
-    try:
-        secrets = [urlsplit(url).password or ""]
-        secrets += [v for k, v in parse_qsl(urlsplit(url).query) if k in SECRET_URL_PARAMS]
-    except ValueError:
-        return text
-    for secret in filter(None, secrets):
+    """A driver message on one line, with the URL's password taken out should libpq ever
+    echo it."""
+    for secret in url_secrets(url):
         text = text.replace(secret, "***")
-    return text.strip().replace("\n", "; ")
+    return " ".join(text.split())
 
 
 @functools.lru_cache(maxsize=512)
@@ -145,9 +141,23 @@ class PostgresDatabase:
 
     def _open(self) -> psycopg.Connection[Any]:
         psycopg = self._psycopg
-        options: dict[str, Any] = {"connect_timeout": max(2, round(self.busy_timeout_s))}
+        timeout_s = max(2, round(self.busy_timeout_s))
+        options: dict[str, Any] = {
+            "connect_timeout": timeout_s,
+            # A server that stops answering (a network cut, not a refusal) must cost seconds,
+            # not the operating system's two hours of keepalive: the sampler thread waits.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            "tcp_user_timeout": timeout_s * 1000,
+        }
         if self.read_only:
-            options["options"] = "-c default_transaction_read_only=on"
+            from psycopg.conninfo import conninfo_to_dict
+
+            # Added to the URL's own options (a search_path, say), never in their place.
+            own = str(conninfo_to_dict(self.url).get("options") or "")
+            options["options"] = f"{own} -c default_transaction_read_only=on".strip()
         try:
             conn = psycopg.connect(
                 self.url, autocommit=True, application_name="wattprint", **options
@@ -175,22 +185,35 @@ class PostgresDatabase:
     def _transaction(self, fn: Callable[[Conn], T], *, write: bool) -> T:
         psycopg = self._psycopg
         errors = psycopg.errors
+        verb = "write to" if write else "read"
+        # PostgreSQL reads a timeout of 0 as "none": never less than 1 ms. A statement may
+        # take the lock wait and half a minute more, whatever happens to the server.
+        lock_ms = max(1, math.ceil(self.lock_timeout_s * 1000))
+        statement_ms = lock_ms + 30_000
         with self._lock:
             for attempt in range(3):
                 conn = self._connection()
+                ran = False  # fn finished: a failure from now on may be of the COMMIT
                 try:
                     with conn.transaction(force_rollback=not write):
                         if write:
                             conn.execute(
-                                "SELECT set_config('lock_timeout', %s, true)",
-                                (f"{int(self.lock_timeout_s * 1000)}ms",),
+                                "SELECT set_config('lock_timeout', %s, true), "
+                                "set_config('statement_timeout', %s, true)",
+                                (f"{lock_ms}ms", f"{statement_ms}ms"),
                             )
                             conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
                         else:
                             conn.execute(
                                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
                             )
-                        return fn(PgConn(conn))
+                            conn.execute(
+                                "SELECT set_config('statement_timeout', %s, true)",
+                                (f"{statement_ms}ms",),
+                            )
+                        result = fn(PgConn(conn))
+                        ran = True
+                    return result
                 except errors.LockNotAvailable:
                     raise StoreError(
                         f"the run store {self.path} stayed locked for over "
@@ -201,11 +224,19 @@ class PostgresDatabase:
                 except (errors.SerializationFailure, errors.DeadlockDetected):
                     continue  # the transaction did nothing: run it again
                 except psycopg.OperationalError as exc:
+                    if ran and write:
+                        # The connection broke during COMMIT: the write may have landed.
+                        # Running it again could insert twice, so say so instead.
+                        raise StoreError(
+                            f"the connection to the run store {self.path} broke while a write "
+                            f"was being committed ({_scrub(str(exc), self.url)}); whether it "
+                            "was stored is unknown: check with `wattprint runs`"
+                        ) from None
                     if conn.broken and attempt == 0:
                         continue  # the server dropped us (a restart): reconnect once
-                    raise self._error("write to" if write else "read", exc) from None
+                    raise self._error(verb, exc) from None
                 except psycopg.Error as exc:
-                    raise self._error("write to" if write else "read", exc) from None
+                    raise self._error(verb, exc) from None
             raise StoreError(f"the run store {self.path} kept refusing the transaction; try again")
 
     def write(self, fn: Callable[[Conn], T]) -> T:

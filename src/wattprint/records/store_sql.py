@@ -4,7 +4,7 @@ The store's queries are written once, with ``?`` placeholders, in the subset bot
 share (``coalesce(sum(...), 0)`` rather than SQLite's ``total``, ``INSERT ... ON CONFLICT``
 rather than ``INSERT OR REPLACE``). What cannot be shared is a :class:`Dialect`: the column
 types of the schema (SQLite's ``REAL`` is 8 bytes, PostgreSQL's 4) and the JSON functions
-(SQLite's ``json_each``/``json_extract``, PostgreSQL's ``jsonb_array_elements_text``/``->>``).
+(SQLite's ``json_each``, PostgreSQL's ``jsonb_array_elements_text``).
 A connection of either engine is a :class:`Conn`: ``sqlite3.Connection`` is one as it is;
 :mod:`wattprint.records.store_pg` wraps psycopg's in one.
 """
@@ -62,14 +62,6 @@ class Dialect:
                 "jsonb_array_elements_text(runs.tags::jsonb) AS t(value) ORDER BY 1"
             )
         return "SELECT DISTINCT value FROM runs, json_each(runs.tags) ORDER BY 1"
-
-    def json_text(self, column: str, *keys: str) -> str:
-        """The text at ``keys`` inside the JSON object in ``column`` (NULL where absent).
-        ``keys`` are this module's constants, never user input."""
-        if self.name == "postgresql":
-            inner = "".join(f" -> '{k}'" for k in keys[:-1])
-            return f"(({column})::json{inner} ->> '{keys[-1]}')"
-        return f"json_extract({column}, '$.{'.'.join(keys)}')"
 
 
 SQLITE = Dialect("sqlite", text="TEXT", real="REAL", blob="BLOB")
