@@ -113,7 +113,9 @@ def start_prometheus(root: Path, targets: list[str], scrape_interval_s: float = 
 def start_pushgateway(root: Path) -> Server:
     binary = need("prometheus-pushgateway")
     port = free_port()
-    args = [binary, f"--web.listen-address=127.0.0.1:{port}"]
+    # Persistence off: Debian's build defaults to /var/lib/prometheus/pushgateway.data, which
+    # would carry one test's pushes into the next (and write outside the test's directory).
+    args = [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="]
     return _start(args, root, port, "/-/ready")
 
 

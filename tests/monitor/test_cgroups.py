@@ -7,9 +7,12 @@ has ``cgroup.controllers`` and ``cpu.stat``; every cgroup directory has a ``cpu.
 from __future__ import annotations
 
 import itertools
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wattprint.monitor.cgroups import OTHER, CgroupEnergy
 
@@ -121,3 +124,38 @@ def test_no_cgroup_v2_means_no_attribution(tmp_path: Path) -> None:
     (tmp_path / "v1" / "cpu").mkdir(parents=True)  # a v1 mount has no cgroup.controllers
     assert CgroupEnergy.open(tmp_path / "v1", top=3) is None
     assert CgroupEnergy.open(tmp_path / "missing", top=3) is None
+
+
+INTERVAL = st.tuples(
+    st.dictionaries(st.integers(0, 7), st.floats(0, 5), max_size=8),  # unit -> CPU s used
+    st.floats(0, 2),  # the root cgroup's own CPU time (kernel threads)
+    st.floats(0, 500),  # the CPU's energy in the interval
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(top=st.integers(0, 4), intervals=st.lists(INTERVAL, max_size=8))
+def test_any_history_keeps_labels_bounded_counters_monotonic_and_energy_conserved(
+    top: int, intervals: list[tuple[dict[int, float], float, float]]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = FakeCgroupTree(Path(tmp) / "cgroup")
+        units = [f"{'system' if i % 2 else 'user'}.slice/u{i}.scope" for i in range(8)]
+        for u in units:
+            tree.burn(u, 0)
+        cg = CgroupEnergy.open(tree.root, top=top)
+        assert cg is not None
+        cg.add(0.0)
+        before = cg.totals()
+        given_j = 0.0
+        for used, root_s, energy_j in intervals:
+            for i, seconds in used.items():
+                tree.burn(units[i], seconds)
+            tree.idle_root_work(root_s)
+            cg.add(energy_j)
+            given_j += energy_j
+            after = cg.totals()
+            assert len(after) <= top + 1 and OTHER in after
+            assert all(after[label] >= joules for label, joules in before.items())
+            assert sum(after.values()) <= given_j * (1 + 1e-9) + 1e-9
+            before = after

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.samples import Sample
 
 from tests.fakes import FakePowercap, intel_two_socket
 from tests.monitor.servers import (
@@ -172,19 +173,24 @@ def wp_run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_a_batch_run_is_pushed_to_the_pushgateway(pushgateway: Server, tmp_path: Path) -> None:
-    res = wp_run(tmp_path, "--push", pushgateway.url, "--", sys.executable, "-c",
-                 "sum(range(10**6)); raise SystemExit(3)")  # fmt: skip
-    assert res.returncode == 3, res.stderr  # the command's own exit code
-    text = get(pushgateway.url + "/metrics").decode()
+def pushed_to(gateway: Server) -> dict[str, Sample]:
+    """The gateway's wattprint_run_ samples, by name (one run of one project here)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    pushed = {
+    text = get(gateway.url + "/metrics").decode()
+    return {
         s.name: s
         for family in text_string_to_metric_families(text)
         for s in family.samples
         if s.name.startswith("wattprint_run_")
     }
+
+
+def test_a_batch_run_is_pushed_to_the_pushgateway(pushgateway: Server, tmp_path: Path) -> None:
+    res = wp_run(tmp_path, "--push", pushgateway.url, "--", sys.executable, "-c",
+                 "sum(range(10**6)); raise SystemExit(3)")  # fmt: skip
+    assert res.returncode == 3, res.stderr  # the command's own exit code
+    pushed = pushed_to(pushgateway)
     assert pushed["wattprint_run_exit_code"].value == 3
     energy = pushed["wattprint_run_energy_joules"]
     assert energy.labels["job"] == "wattprint" and energy.labels["project"] == "nightly"
@@ -193,6 +199,30 @@ def test_a_batch_run_is_pushed_to_the_pushgateway(pushgateway: Server, tmp_path:
     assert pushed["wattprint_run_info"].labels["status"] == "failed"
     run_id = pushed["wattprint_run_info"].labels["run_id"]
     assert run_id[:12] in res.stderr  # the same run as the one recorded
+    assert "wattprint_run_last_success_timestamp_seconds" not in pushed
+
+
+def test_a_failed_run_keeps_the_time_of_the_last_success(
+    pushgateway: Server, tmp_path: Path
+) -> None:
+    ok = wp_run(tmp_path, "--push", pushgateway.url, "--", sys.executable, "-c", "pass")
+    assert ok.returncode == 0, ok.stderr
+    first = pushed_to(pushgateway)
+    success_s = first["wattprint_run_last_success_timestamp_seconds"].value
+    assert first["wattprint_run_info"].labels["status"] == "finished" and success_s > 0
+    bad = wp_run(tmp_path, "--push", pushgateway.url, "--", sys.executable, "-c",
+                 "raise SystemExit(5)")  # fmt: skip
+    assert bad.returncode == 5, bad.stderr
+    second = pushed_to(pushgateway)
+    assert second["wattprint_run_exit_code"].value == 5
+    assert second["wattprint_run_info"].labels["status"] == "failed"
+    assert (
+        second["wattprint_run_info"].labels["run_id"]
+        != first["wattprint_run_info"].labels["run_id"]
+    )  # only one run's info: the family was replaced
+    assert second["wattprint_run_last_success_timestamp_seconds"].value == success_s
+    completed = "wattprint_run_last_completion_timestamp_seconds"
+    assert second[completed].value >= first[completed].value
 
 
 def test_a_bad_push_url_fails_before_the_command_and_a_failed_push_keeps_the_run(

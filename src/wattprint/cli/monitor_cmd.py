@@ -41,9 +41,14 @@ def monitor(args: argparse.Namespace) -> int:
     import sys
     import threading
 
-    from wattprint.dashboard.server import is_loopback
     from wattprint.errors import UsageError
-    from wattprint.monitor.daemon import MonitorOptions, build_state, require_client, serve
+    from wattprint.monitor.daemon import (
+        MonitorOptions,
+        bind_warning,
+        build_state,
+        require_client,
+        serve,
+    )
     from wattprint.sensors.discovery import HardwareOptions
     from wattprint.settings import resolve
 
@@ -56,13 +61,9 @@ def monitor(args: argparse.Namespace) -> int:
     require_client()
     settings = resolve({"zone": args.zone, "pue": args.pue}, flags=True)
     host = args.host.strip("[]")
-    if not is_loopback(host):
-        print(
-            f"wattprint: warning: serving on {args.host}: anyone who can reach this machine can "
-            "read its metrics (no login); prefer 127.0.0.1 behind your Prometheus",
-            file=sys.stderr,
-            flush=True,
-        )
+    warning = bind_warning(host)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

@@ -1,14 +1,17 @@
 """``wattprint monitor``: the machine's energy and carbon as a Prometheus target.
 
 The sensors are those a run would use (:func:`wattprint.sensors.discovery.discover`), read
-for the whole machine (scope ``machine``) every ``interval_s`` by the main thread; the HTTP
-server (``prometheus_client``'s, in its own thread) answers each scrape from the latest
-reading. The daemon's own CPU is part of the machine's energy: about a millisecond of CPU per
-sample, and the scrapes' (``process_cpu_seconds_total`` shows it).
+for the whole machine (scope ``machine``) every ``interval_s`` by the main thread (more often
+where a sensor needs it: :func:`cadence`); the HTTP server (``prometheus_client``'s, in its
+own thread) answers each scrape from the latest reading. The daemon's own CPU is part of the
+machine's energy: about a millisecond of CPU per sample, and the scrapes'
+(``process_cpu_seconds_total`` shows it).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import sys
 import threading
 import time
@@ -20,13 +23,14 @@ from wattprint.errors import ConfigError
 
 if TYPE_CHECKING:
     from wattprint.carbon.providers.base import Provider
+    from wattprint.meter import Meter
     from wattprint.monitor.state import Carbon, MonitorState
     from wattprint.sensors.discovery import HardwareOptions
     from wattprint.settings import Settings
 
 DEFAULT_PORT = 9875
 INSTALL_HINT = "pip install 'wattprint[monitor]'"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MIN_TICK_S = 0.01  # a floor whatever a sensor asks: the daemon must not spin
 
 
 @dataclass(frozen=True)
@@ -37,14 +41,70 @@ class MonitorOptions:
     top: int = 10  # cgroup labels at most
 
 
-def require_client() -> None:
+def require_client(what: str = "wattprint monitor") -> None:
     """ConfigError (one line, the install command) unless prometheus_client is installed."""
     try:
         import prometheus_client  # noqa: F401
     except ImportError:
-        raise ConfigError(
-            f"wattprint monitor needs the Prometheus client library: {INSTALL_HINT}"
-        ) from None
+        raise ConfigError(f"{what} needs the Prometheus client library: {INSTALL_HINT}") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the metrics on this machine ('' and 0.0.0.0: all)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_warning(host: str) -> str | None:
+    """The one-line warning for a ``--host`` that other machines can reach, else None."""
+    if is_loopback(host):
+        return None
+    return (
+        f"wattprint monitor: warning: serving on {host or 'every interface'}: anyone who can "
+        "reach this machine can read its metrics (no login); prefer 127.0.0.1 behind your "
+        "Prometheus"
+    )
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often the meter is read: a sample (all sensors, published) every ``sample_s``, and
+    fast reads every ``tick_s`` in between for the sensors that need them."""
+
+    sample_s: float
+    tick_s: float
+
+
+def cadence(meter: Meter, interval_s: float) -> Cadence:
+    """Samples every ``interval_s``, sooner where a sensor's counter could wrap twice between
+    two reads (RAPL at a long interval, :func:`~wattprint.sensors.counters.max_safe_interval_s`)
+    or its power must be read often to be integrated (a GPU without an energy counter), as the
+    tracker's sampler does."""
+    live = [s for i, s in enumerate(meter.sensors) if meter.is_live(i)]
+    slow_limit_s = min((s.max_interval_s for s in live if s.slow), default=math.inf)
+    sample_s = min(interval_s, slow_limit_s)
+    return Cadence(sample_s, max(MIN_TICK_S, min([sample_s] + [s.max_interval_s for s in live])))
+
+
+def sampling_loop(
+    state: MonitorState,
+    every: Cadence,
+    wait: Callable[[float], bool],
+    clock: Callable[[], float],
+) -> None:
+    """Sample and tick until ``wait`` (``stop.wait``) returns True."""
+    next_sample_s = clock() + every.sample_s
+    while not wait(every.tick_s):
+        now = clock()
+        if now >= next_sample_s - every.tick_s / 2:  # a tick early rather than one late
+            state.sample()
+            next_sample_s = now + every.sample_s
+        else:
+            state.tick()
 
 
 def carbon_of(settings: Settings) -> tuple[Carbon | None, Provider | None]:
@@ -128,6 +188,7 @@ def serve(
     ProcessCollector(registry=registry)  # the daemon's own CPU and memory
     state.begin()
     state.sample()  # the first scrape already has every sensor
+    every = cadence(state.meter, opts.interval_s)
     try:
         server, thread = start_http_server(opts.port, addr=opts.host, registry=registry)
     except OSError as exc:
@@ -140,15 +201,19 @@ def serve(
     if on_ready is not None:
         on_ready(port)
     shown = f"[{opts.host}]" if ":" in opts.host else opts.host
+    faster = ""
+    if every.sample_s < opts.interval_s:
+        faster = " (sooner than --interval: a counter could wrap unseen)"
+    elif every.tick_s < every.sample_s:
+        faster = f", some sensors every {every.tick_s:g} s"
     print(
         f"wattprint monitor: serving http://{shown}:{port}/metrics, sampling every "
-        f"{opts.interval_s:g} s ({len(state.meter.sensors)} sensors)",
+        f"{every.sample_s:g} s{faster} ({len(state.meter.sensors)} sensors)",
         file=sys.stderr,
         flush=True,
     )
     try:
-        while not stop.wait(opts.interval_s):
-            state.sample()
+        sampling_loop(state, every, stop.wait, state.meter.clock)
     finally:
         server.shutdown()
         server.server_close()

@@ -3,9 +3,14 @@
 A batch job ends before any scrape could find it, so it pushes (the Pushgateway's own
 advice). The run is pushed under ``job="wattprint"`` and a grouping key of its project and
 host, so each push replaces the previous run of that project on that host: gauges of the
-latest run, not counters (``sum_over_time``-style totals belong to Prometheus's side). The
-URL is checked before the command starts; a push that fails is a warning, never a lost run or
-a changed exit code.
+latest run, not counters (``sum_over_time``-style totals belong to Prometheus's side).
+
+``wattprint_run_last_success_timestamp_seconds`` is pushed by runs that finish well only, so
+an alert can ask how long ago a project last succeeded: a successful run replaces the whole
+group (PUT), a failed one only the metrics it pushes (POST), keeping that timestamp.
+
+The URL is checked before the command starts; a push that fails is a warning, never a lost
+run or a changed exit code.
 """
 
 from __future__ import annotations
@@ -34,13 +39,13 @@ def check_push_url(url: str) -> str:
             f"--push {url!r} is not an http(s) URL with a host; give the Pushgateway's address, "
             "e.g. http://pushgateway.internal:9091"
         )
-    require_client()
+    require_client("wattprint run --push")
     return url
 
 
 def push_run(url: str, run: Run, host: str) -> None:
     """Push ``run``'s totals; raises OSError (or the client's errors) when the push fails."""
-    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 
     registry = CollectorRegistry()
     energy = Gauge(
@@ -76,8 +81,16 @@ def push_run(url: str, run: Run, host: str) -> None:
         "Unix time at which the latest run ended",
         registry=registry,
     ).set_to_current_time()
+    succeeded = succeeded_run(run)
+    if succeeded:
+        Gauge(
+            "wattprint_run_last_success_timestamp_seconds",
+            "Unix time at which the latest successful run ended (kept by failed runs' pushes)",
+            registry=registry,
+        ).set_to_current_time()
     target, handler = _with_auth(url)
-    push_to_gateway(
+    push = push_to_gateway if succeeded else pushadd_to_gateway
+    push(
         target,
         job=JOB,
         registry=registry,
@@ -85,6 +98,11 @@ def push_run(url: str, run: Run, host: str) -> None:
         timeout=TIMEOUT_S,
         handler=handler,
     )
+
+
+def succeeded_run(run: Run) -> bool:
+    """The run finished and its command exited 0 (or had no command)."""
+    return run.status == "finished" and run.exit_code in (0, None)
 
 
 def _with_auth(url: str) -> tuple[str, Callable[..., Callable[[], None]]]:

@@ -1,11 +1,13 @@
 """The monitor's readings: the whole machine's meter, read on an interval, kept for scrapes.
 
 A scrape must cost next to nothing and never fail because a sensor did, so it reads no
-sensor: :meth:`MonitorState.sample` (the daemon's sampling thread) reads the meter and stores
-a :class:`Reading`; :meth:`MonitorState.reading` (each scrape) returns the latest one. A
-sensor that fails in an interval contributes no energy for it and reads ``up = False`` until
-it works again; the gaps are taken from the meter at each sample, so none pile up in a daemon
-that runs for months.
+sensor: :meth:`MonitorState.sample` (the daemon's sampling loop) reads the meter and stores
+a :class:`Reading`; :meth:`MonitorState.reading` (each scrape) returns the latest one. Between
+samples, :meth:`MonitorState.tick` makes the meter's fast reads that some sensors need (a GPU
+whose power is integrated, a RAPL counter that could wrap twice unseen). A sensor that fails
+in an interval contributes no energy for it and reads ``up = False`` until an interval goes
+by without a failure; the gaps are taken from the meter at each sample, so none pile up in a
+daemon that runs for months.
 """
 
 from __future__ import annotations
@@ -92,31 +94,44 @@ class MonitorState:
         self._co2_g = 0.0
         self._samples = self._failed = 0
         self._last_j: tuple[float, ...] = ()
+        self._last_t_s: float | None = None
         self._up: list[bool] = []
 
     def begin(self) -> None:
         """The meter's first reading (the counters' zero)."""
         snap = self.meter.begin()
-        self._last_j = snap.energy_j
+        self._last_j, self._last_t_s = snap.energy_j, snap.t_s
         self._up = [self.meter.is_live(i) for i in range(len(self.meter.sensors))]
         if self.cgroups is not None:
             self.cgroups.add(0.0)  # the cgroups' zero too
 
+    def tick(self) -> None:
+        """A fast read between samples (the sensors that need one); published at the next
+        sample. A read that fails is counted, and the next one covers its interval."""
+        try:
+            self.meter.read(full=False)
+        except Exception:  # noqa: BLE001 - the daemon goes on
+            with self._lock:
+                self._failed += 1
+
     def sample(self) -> Reading:
         """Read every sensor now and keep the result for the scrapes."""
         meter = self.meter
-        previous = meter.last
         try:
             snap = meter.read(full=True)
         except Exception:  # noqa: BLE001 - a bad sample is counted, the daemon goes on
             with self._lock:
                 self._failed += 1
-                self._reading = self._build(self._reading.sensors)
+                # Nothing was read: no sensor can be said to be up.
+                down = tuple(replace(s, up=False) for s in self._reading.sensors)
+                self._reading = self._build(down)
             return self._reading
-        failed = {g.sensor for g in meter.take_gaps() if g.end_s >= snap.t_s}
+        # Every gap since the last sample, fast reads' included (a gap that a later read
+        # filled in is gone from the list by now).
+        failed = {g.sensor for g in meter.take_gaps()}
         deltas = [max(0.0, a - b) for a, b in zip(snap.energy_j, self._last_j, strict=True)]
-        self._last_j = snap.energy_j
-        dt_s = snap.t_s - previous.t_s if previous is not None else 0.0
+        dt_s = snap.t_s - self._last_t_s if self._last_t_s is not None else 0.0
+        self._last_j, self._last_t_s = snap.energy_j, snap.t_s
         self._up = [meter.is_live(i) and i not in failed for i in range(len(meter.sensors))]
         infos = [s.info for s in meter.sensors]
         devices = _unique([(str(info.component), info.device) for info in infos])
