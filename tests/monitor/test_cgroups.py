@@ -61,13 +61,19 @@ def tree(tmp_path: Path) -> FakeCgroupTree:
     return FakeCgroupTree(tmp_path / "cgroup")
 
 
-def test_energy_is_shared_by_cpu_time_of_the_leaves(tree: FakeCgroupTree) -> None:
-    tree.burn("system.slice/docker-a.scope", 0)
-    tree.burn("user.slice/user-1000.slice", 0)
-    tree.burn("init.scope", 0)
-    cg = CgroupEnergy.open(tree.root, top=10)
+def started(tree: FakeCgroupTree, units: list[str], top: int) -> CgroupEnergy:
+    """Attribution over ``units`` (made, idle), with its zero taken."""
+    for unit in units:
+        tree.burn(unit, 0)
+    cg = CgroupEnergy.open(tree.root, top=top)
     assert cg is not None
     cg.add(0.0)
+    return cg
+
+
+def test_energy_is_shared_by_cpu_time_of_the_leaves(tree: FakeCgroupTree) -> None:
+    units = ["system.slice/docker-a.scope", "user.slice/user-1000.slice", "init.scope"]
+    cg = started(tree, units, top=10)
     tree.burn("system.slice/docker-a.scope", 3.0)
     tree.burn("user.slice/user-1000.slice", 1.0)
     tree.idle_root_work(1.0)  # the root's own: counted in the machine's time, no unit's
@@ -83,11 +89,7 @@ def test_energy_is_shared_by_cpu_time_of_the_leaves(tree: FakeCgroupTree) -> Non
 
 def test_labels_are_bounded_and_every_counter_only_grows(tree: FakeCgroupTree) -> None:
     units = [f"system.slice/job-{i}.scope" for i in range(6)]
-    for u in units:
-        tree.burn(u, 0)
-    cg = CgroupEnergy.open(tree.root, top=2)
-    assert cg is not None
-    cg.add(0.0)
+    cg = started(tree, units, top=2)
     history: list[dict[str, float]] = []
     for step in range(6):
         busy = units[step]  # a different unit is the busiest each interval
@@ -105,11 +107,7 @@ def test_labels_are_bounded_and_every_counter_only_grows(tree: FakeCgroupTree) -
 
 
 def test_a_unit_that_goes_away_keeps_its_total(tree: FakeCgroupTree) -> None:
-    tree.burn("system.slice/a.scope", 0)
-    tree.burn("system.slice/b.scope", 0)
-    cg = CgroupEnergy.open(tree.root, top=5)
-    assert cg is not None
-    cg.add(0.0)
+    cg = started(tree, ["system.slice/a.scope", "system.slice/b.scope"], top=5)
     tree.burn("system.slice/a.scope", 1.0)
     tree.burn("system.slice/b.scope", 1.0)
     cg.add(10.0)
@@ -141,11 +139,7 @@ def test_any_history_keeps_labels_bounded_counters_monotonic_and_energy_conserve
     with tempfile.TemporaryDirectory() as tmp:
         tree = FakeCgroupTree(Path(tmp) / "cgroup")
         units = [f"{'system' if i % 2 else 'user'}.slice/u{i}.scope" for i in range(8)]
-        for u in units:
-            tree.burn(u, 0)
-        cg = CgroupEnergy.open(tree.root, top=top)
-        assert cg is not None
-        cg.add(0.0)
+        cg = started(tree, units, top=top)
         before = cg.totals()
         given_j = 0.0
         for used, root_s, energy_j in intervals:

@@ -230,9 +230,10 @@ def test_a_bad_push_url_fails_before_the_command_and_a_failed_push_keeps_the_run
 ) -> None:
     marker = tmp_path / "ran"
     code = f"open({str(marker)!r}, 'w')"
-    for url in ("ftp://gateway:9091", "http://", "http://host:port"):
+    for url in ("ftp://gateway:9091", "http://", "http://host:port", "http://u:hunter2@gw:9x"):
         res = wp_run(tmp_path, "--push", url, "--", sys.executable, "-c", code)
         assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert "hunter2" not in res.stderr
     assert not marker.exists()
     closed = f"http://user:hunter2@127.0.0.1:{free_port()}"
     res = wp_run(tmp_path, "--push", closed, "--", sys.executable, "-c", "raise SystemExit(4)")

@@ -20,8 +20,9 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def dashboard(args: argparse.Namespace) -> int:
     import sys
 
-    from wattprint.dashboard.server import is_loopback, make
+    from wattprint.dashboard.server import make
     from wattprint.errors import UsageError
+    from wattprint.hosts import is_loopback
     from wattprint.records.reader import StoreReader
     from wattprint.records.store_db import default_db_path
 

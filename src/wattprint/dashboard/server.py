@@ -3,13 +3,13 @@ logs, 127.0.0.1 unless the user names another address."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import socketserver
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from wattprint.dashboard.app import Dashboard
+from wattprint.hosts import is_loopback
 from wattprint.records.reader import StoreReader
 
 
@@ -28,15 +28,6 @@ class _Handler(WSGIRequestHandler):
 
     def address_string(self) -> str:
         return str(self.client_address[0])
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def allowed_hosts(host: str, port: int) -> list[str]:

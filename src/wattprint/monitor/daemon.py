@@ -10,7 +10,6 @@ machine's energy: about a millisecond of CPU per sample, and the scrapes'
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import sys
 import threading
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wattprint.errors import ConfigError
+from wattprint.hosts import is_loopback
 
 if TYPE_CHECKING:
     from wattprint.carbon.providers.base import Provider
@@ -47,16 +47,6 @@ def require_client(what: str = "wattprint monitor") -> None:
         import prometheus_client  # noqa: F401
     except ImportError:
         raise ConfigError(f"{what} needs the Prometheus client library: {INSTALL_HINT}") from None
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding ``host`` keeps the metrics on this machine ('' and 0.0.0.0: all)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def bind_warning(host: str) -> str | None:
@@ -187,8 +177,13 @@ def serve(
     registry.register(MonitorCollector(state.reading, __version__))
     ProcessCollector(registry=registry)  # the daemon's own CPU and memory
     state.begin()
-    state.sample()  # the first scrape already has every sensor
     every = cadence(state.meter, opts.interval_s)
+    # The first sample a moment after the counters' zero, not at once: power over a few
+    # milliseconds would be noise (0 W or a spike). The first scrape then has every sensor.
+    if stop.wait(min(1.0, every.sample_s)):
+        state.close()
+        return
+    state.sample()
     try:
         server, thread = start_http_server(opts.port, addr=opts.host, registry=registry)
     except OSError as exc:

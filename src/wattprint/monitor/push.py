@@ -28,16 +28,21 @@ TIMEOUT_S = 10.0
 def check_push_url(url: str) -> str:
     """``url`` if it can be pushed to (http or https, a host), else a one-line ConfigError."""
     from wattprint.monitor.daemon import require_client
+    from wattprint.records.paths import redact_url
 
+    shown = redact_url(url)  # the password of http://user:password@... stays out of errors
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a port that is not a number raises ValueError
-    except ValueError as exc:
-        raise ConfigError(f"--push {url!r} is not a URL ({exc}); give http://HOST:9091") from None
+    except ValueError:
+        raise ConfigError(
+            f"--push {shown!r} is not a URL (its host or port does not parse); "
+            "give http://HOST:9091"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"--push {url!r} is not an http(s) URL with a host; give the Pushgateway's address, "
-            "e.g. http://pushgateway.internal:9091"
+            f"--push {shown!r} is not an http(s) URL with a host; give the Pushgateway's "
+            "address, e.g. http://pushgateway.internal:9091"
         )
     require_client("wattprint run --push")
     return url
